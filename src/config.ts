@@ -1,0 +1,149 @@
+import { existsSync } from "node:fs";
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const Bool = Type.Union([Type.Literal("true"), Type.Literal("false")]);
+const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+/** Every variable the retailer reads, with its default; the only place process.env is read. */
+const EnvSchema = Type.Object({
+  ROLE: Type.Union(
+    [Type.Literal("all"), Type.Literal("api-gateway"), Type.Literal("admin-api"), Type.Literal("bot-manager")],
+    { default: "all" },
+  ),
+  HOST: Type.String({ default: "0.0.0.0" }),
+  API_GATEWAY_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8056 }),
+  ADMIN_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8057 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+  DB_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DB_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 5432 }),
+  DB_NAME: Type.String({ default: "vexa" }),
+  DB_USER: Type.String({ default: "postgres" }),
+  DB_PASSWORD: Type.String({ default: "" }),
+  DB_POOL_SIZE: Int(1, 200),
+  DATA_DIR: Type.String({ default: "./data", minLength: 1 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
+  ADMIN_API_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  VEXA_INFRA_API_URL: Type.String({ default: "https://gateway.dev.vexa.ai", pattern: "^(sandbox|https?://.+)$" }),
+  VEXA_INFRA_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  SERVICE_LAYER_ID: Type.String({ default: "retailer-1", minLength: 1, maxLength: 100 }),
+  WHOLESALER_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  RETAILER_PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+  BOT_IMAGE_NAME: Type.String({ default: "vexa-bot:dev" }),
+  DEVICE_TYPE: Type.String({ default: "none" }),
+  ALLOW_PRIVATE_WEBHOOKS: Bool,
+  RECONCILE_INTERVAL_SECONDS: Int(1, 86400),
+  TRANSCRIPT_CACHE_TTL_MS: Int(0, 600000),
+  UPSTREAM_TIMEOUT_MS: Int(100, 60000),
+  RATE_LIMIT_PER_SECOND: Int(0, 100000),
+  RATE_LIMIT_BURST: Int(1, 1000000),
+  SHUTDOWN_TIMEOUT_MS: Int(100, 600000),
+  LOG_LEVEL: Type.Union(
+    ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+    { default: "info" },
+  ),
+});
+
+const DEFAULTS: Record<string, string> = {
+  DB_POOL_SIZE: "10",
+  ALLOW_PRIVATE_WEBHOOKS: "false",
+  RECONCILE_INTERVAL_SECONDS: "60",
+  TRANSCRIPT_CACHE_TTL_MS: "1000",
+  UPSTREAM_TIMEOUT_MS: "1500",
+  RATE_LIMIT_PER_SECOND: "20",
+  RATE_LIMIT_BURST: "60",
+  SHUTDOWN_TIMEOUT_MS: "10000",
+};
+
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties);
+export const SECRET_VARIABLES = ["VEXA_INFRA_API_KEY", "WHOLESALER_WEBHOOK_SECRET", "ADMIN_API_TOKEN", "DB_PASSWORD"];
+
+type Env = Static<typeof EnvSchema>;
+export type Role = Env["ROLE"];
+
+export interface Config {
+  role: Role;
+  host: string;
+  gatewayPort: number;
+  adminPort: number;
+  database: { kind: "pg"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  redisUrl: string | undefined;
+  adminApiToken: string | undefined;
+  wholesaler: { url: string; apiKey: string | undefined; isSandbox: boolean; serviceLayerId: string; timeoutMs: number };
+  webhookSecrets: string[];
+  publicUrl: string | undefined;
+  allowPrivateWebhooks: boolean;
+  reconcileIntervalSeconds: number;
+  transcriptCacheTtlMs: number;
+  rateLimit: { perSecond: number; burst: number };
+  shutdownTimeoutMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses and validates the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = readEnv(), argv: string[] = []): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const v = env[key] ?? DEFAULTS[key];
+    if (v !== undefined && v !== "") raw[key] = v;
+  }
+  const roleFlag = argv.find((a) => a.startsWith("--role="))?.slice(7) ?? argv[argv.indexOf("--role") + 1];
+  if (argv.includes("--role") || roleFlag) raw.ROLE = roleFlag;
+  const converted = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const errors = [...Value.Errors(EnvSchema, converted)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const name = e.path.replace(/^\//, "") || "(config)";
+      const shown = SECRET_VARIABLES.includes(name) ? "<redacted>" : JSON.stringify(raw[name]);
+      return `  ${name}=${shown}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join("\n")}`);
+  }
+  return toConfig(converted as Env);
+}
+
+function toConfig(e: Env): Config {
+  const dbUrl =
+    e.DATABASE_URL ??
+    (e.DB_HOST
+      ? `postgresql://${encodeURIComponent(e.DB_USER)}:${encodeURIComponent(e.DB_PASSWORD)}@${e.DB_HOST}:${e.DB_PORT}/${encodeURIComponent(e.DB_NAME)}`
+      : undefined);
+  const isSandbox = e.VEXA_INFRA_API_URL === "sandbox" || !e.VEXA_INFRA_API_KEY;
+  return {
+    role: e.ROLE,
+    host: e.HOST,
+    gatewayPort: e.API_GATEWAY_PORT,
+    adminPort: e.ADMIN_API_PORT,
+    database: dbUrl
+      ? { kind: "pg", url: dbUrl, poolSize: Number(e.DB_POOL_SIZE) }
+      : { kind: "pglite", dataDir: e.DATA_DIR },
+    redisUrl: e.REDIS_URL,
+    adminApiToken: e.ADMIN_API_TOKEN,
+    wholesaler: {
+      url: e.VEXA_INFRA_API_URL,
+      apiKey: e.VEXA_INFRA_API_KEY,
+      isSandbox,
+      serviceLayerId: e.SERVICE_LAYER_ID,
+      timeoutMs: Number(e.UPSTREAM_TIMEOUT_MS),
+    },
+    webhookSecrets: (e.WHOLESALER_WEBHOOK_SECRET ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    publicUrl: e.RETAILER_PUBLIC_URL?.replace(/\/+$/, ""),
+    allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS === "true",
+    reconcileIntervalSeconds: Number(e.RECONCILE_INTERVAL_SECONDS),
+    transcriptCacheTtlMs: Number(e.TRANSCRIPT_CACHE_TTL_MS),
+    rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
+    shutdownTimeoutMs: Number(e.SHUTDOWN_TIMEOUT_MS),
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function readEnv(): Record<string, string | undefined> {
+  // `.env` fills only what the real environment leaves unset.
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  return process.env;
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from "fastify";
+import { AppError } from "../errors.js";
+import type { AppDeps } from "./deps.js";
+import { registerAdminRoutes } from "./routes/admin.js";
+import { registerGatewayRoutes } from "./routes/index.js";
+import { ErrorBody } from "./schemas/common.js";
+import { MeetingSchema } from "./schemas/meetings.js";
+import { TokenSchema, UserSchema } from "./schemas/users.js";
+import { toValidationItems } from "./validation.js";
+
+export type AppKind = "gateway" | "admin";
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+const BODY_LIMIT = 1024 * 1024;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+  }
+}
+
+/** Builds (never listens) the gateway or admin app with every server option, so tests and production match. */
+export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: FastifyBaseLogger } = {}) {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  app.addSchema(UserSchema);
+  app.addSchema(TokenSchema);
+  app.addSchema(MeetingSchema);
+  installJsonParser(app);
+  installErrorHandling(app);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  for (const hook of deps.hooks ?? []) hook(app, kind);
+
+  await app.register(swagger, { openapi: openApiDocument(kind) });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  const message = kind === "gateway" ? "Welcome to the Vexa API Gateway" : "Vexa Admin API";
+  app.get("/", { schema: { tags: ["meta"], response: { 200: { type: "object", properties: { message: { type: "string" } } } } } }, async () => ({ message }));
+
+  registerAdminRoutes(app, deps);
+  if (kind === "gateway") registerGatewayRoutes(app, deps);
+  return app;
+}
+
+// Vexa parses the body as JSON whatever the Content-Type (curl -d sends form-encoded); the raw bytes are kept for signature checks.
+function installJsonParser(app: App): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body: Buffer, done) => {
+    request.rawBody = body;
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString("utf8")));
+    } catch (err) {
+      const pos = Number(/position (\d+)/.exec(String(err))?.[1] ?? 0);
+      done(
+        new AppError("VALIDATION", [
+          { loc: ["body", pos], msg: "Expecting value", type: "value_error.jsondecode", ctx: { msg: "Expecting value", pos } },
+        ]),
+        undefined,
+      );
+    }
+  });
+}
+
+function installErrorHandling(app: App): void {
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    if (err instanceof AppError) {
+      if (err.opts.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.opts.retryAfterSeconds));
+      if (err.status >= 500 && err.code !== "UPSTREAM_UNAVAILABLE") request.log.error({ err }, "request failed");
+      return reply.code(err.status).send({ detail: err.detail });
+    }
+    if (err.validation) {
+      return reply.code(422).send({ detail: toValidationItems(err.validation, err.validationContext ?? "body") });
+    }
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ detail: "Request body too large" });
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send({ detail: err.message });
+    request.log.error({ err }, "unhandled error");
+    // 5xx bodies never echo internals.
+    return reply.code(500).send({ detail: "Internal Server Error" });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: "Not Found" }));
+}
+
+function openApiDocument(kind: AppKind) {
+  return {
+    openapi: "3.0.3",
+    info:
+      kind === "gateway"
+        ? {
+            title: "Vexa API Gateway",
+            version: "1.2.0",
+            description:
+              "Vexa-compatible meeting-bot API served by the Vexa Retailer. User routes take `X-API-Key`; `/admin/*` takes `X-Admin-API-Key`.",
+          }
+        : { title: "Vexa Admin API", version: "1.2.0", description: "Users, API tokens, stats and usage (`X-Admin-API-Key`)." },
+    components: {
+      securitySchemes: {
+        ApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-API-Key" },
+        AdminApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-Admin-API-Key" },
+      },
+    },
+  };
+}

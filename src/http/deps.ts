@@ -1,0 +1,11 @@
+import type { Config } from "../config.js";
+import type { Ctx } from "../services/context.js";
+import type { App, AppKind } from "./app.js";
+
+/** Everything the routes need, built once by the composition root (src/deps.ts). */
+export interface AppDeps {
+  config: Config;
+  ctx: Ctx;
+  /** Cross-cutting hooks (metrics, rate limits) installed on every app before the routes. */
+  hooks?: ((app: App, kind: AppKind) => void)[];
+}

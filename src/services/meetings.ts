@@ -1,0 +1,85 @@
+import { badRequest, notFound, type Platform } from "../errors.js";
+import { type Ctx, nowNaive } from "./context.js";
+import { latestUserMeeting, type MeetingView, meetingView, USER_MEETING_SELECT, type UserMeetingRow } from "./meeting-views.js";
+import { userView, type UserView } from "./users.js";
+
+const LIVE = ["requested", "active", "stopping"];
+
+export async function listMeetings(ctx: Ctx, userId: number): Promise<MeetingView[]> {
+  const res = await ctx.db.query<UserMeetingRow>(
+    `${USER_MEETING_SELECT} WHERE um.user_id = $1 ORDER BY um.created_at DESC, m.id DESC`,
+    [userId],
+  );
+  return res.rows.map(meetingView);
+}
+
+const notFoundFor = (platform: string, nativeId: string) =>
+  notFound(`Meeting not found for platform ${platform} and ID ${nativeId}`);
+
+const UPDATABLE = ["name", "participants", "languages", "notes"] as const;
+
+/** Shallow-merges the allowed keys into this user's own view of the meeting. */
+export async function updateMeetingData(
+  ctx: Ctx,
+  userId: number,
+  platform: Platform,
+  nativeId: string,
+  data: Record<string, unknown>,
+): Promise<MeetingView> {
+  const meeting = await latestUserMeeting(ctx.db, userId, platform, nativeId);
+  if (!meeting) throw notFoundFor(platform, nativeId);
+  const patch: Record<string, unknown> = {};
+  for (const key of UPDATABLE) {
+    if (data[key] !== undefined && data[key] !== null) patch[key] = data[key];
+  }
+  if (Object.keys(patch).length === 0) throw badRequest("No data provided for update.");
+  await ctx.db.query(
+    "UPDATE user_meetings SET data = data || $3::jsonb, updated_at = $4 WHERE user_id = $1 AND meeting_id = $2",
+    [userId, meeting.id, JSON.stringify(patch), nowNaive(ctx)],
+  );
+  const updated = await latestUserMeeting(ctx.db, userId, platform, nativeId);
+  if (!updated) throw notFoundFor(platform, nativeId);
+  return meetingView(updated);
+}
+
+/**
+ * Removes the caller's record of the meeting. The shared transcript goes with the last holder; a meeting
+ * whose bot is still live keeps its row so finalization can still clean up upstream.
+ */
+export async function deleteMeeting(ctx: Ctx, userId: number, platform: Platform, nativeId: string): Promise<string> {
+  const meeting = await latestUserMeeting(ctx.db, userId, platform, nativeId);
+  if (!meeting) throw notFoundFor(platform, nativeId);
+  await ctx.db.tx(async (tx) => {
+    await tx.query("DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2", [userId, meeting.id]);
+    const holders = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [meeting.id]);
+    if (holders.rows.length > 0) return;
+    const live = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [meeting.id]);
+    if (live.rows[0] && LIVE.includes(live.rows[0].status)) return;
+    await purgeMeeting(tx, meeting.id);
+  });
+  return `Meeting ${platform}/${nativeId} and all its transcripts have been deleted`;
+}
+
+export async function purgeMeeting(tx: { query: Ctx["db"]["query"] }, meetingId: number): Promise<void> {
+  await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1", [meetingId]);
+  await tx.query("DELETE FROM meeting_sessions WHERE meeting_id = $1", [meetingId]);
+  await tx.query("DELETE FROM meetings WHERE id = $1", [meetingId]);
+}
+
+/** Admin stats: every user's view of every meeting, newest first, with real ids (Vexa printed nulls). */
+export async function meetingUserStats(
+  ctx: Ctx,
+  page: { skip: number; limit: number },
+): Promise<{ total: number; items: (MeetingView & { user: UserView })[] }> {
+  const total = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM user_meetings");
+  const rows = await ctx.db.query<UserMeetingRow & { u: Parameters<typeof userView>[0] }>(
+    `SELECT q.*, row_to_json(u) AS u FROM (${USER_MEETING_SELECT}) q
+       JOIN (SELECT id, email, name, image_url, max_concurrent_bots, data, created_at FROM users) u ON u.id = q.user_id
+      ORDER BY q.created_at DESC, q.id DESC OFFSET $1 LIMIT $2`,
+    [page.skip, page.limit],
+  );
+  return {
+    total: total.rows[0]?.n ?? 0,
+    items: rows.rows.map((r) => ({ ...meetingView(r), user: userView(r.u) })),
+  };
+}
