@@ -1,0 +1,64 @@
+import { type Clock, systemClock } from "../../src/clock.js";
+import { loadConfig } from "../../src/config.js";
+import { createDeps, type Deps } from "../../src/deps.js";
+import { type App, buildApp } from "../../src/http/app.js";
+import { createTestDb, type Leg } from "./db.js";
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+export interface TestApp {
+  leg: Leg;
+  gateway: App;
+  admin: App;
+  deps: Deps;
+  dbUrl?: string;
+  /** Sends a request to the gateway (default) or admin app through inject; parses JSON bodies. */
+  call(method: string, url: string, opts?: { body?: unknown; key?: string; adminKey?: string; app?: "gateway" | "admin"; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown>; raw: string }>;
+  /** A brand-new user with a fresh API key: every test gets its own tenant. */
+  newUser(opts?: { max_concurrent_bots?: number }): Promise<{ id: number; key: string; email: string }>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function startTestApp(leg: Leg, env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<TestApp> {
+  const { db, url, drop } = await createTestDb(leg);
+  const config = loadConfig({ ADMIN_API_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "silent", ...env });
+  const deps = await createDeps(config, { db, clock: opts.clock ?? systemClock });
+  const gateway = await buildApp("gateway", deps);
+  const admin = await buildApp("admin", deps);
+  const call: TestApp["call"] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (o.key !== undefined) headers["x-api-key"] = o.key;
+    if (o.adminKey !== undefined) headers["x-admin-api-key"] = o.adminKey;
+    const payload = o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+    if (payload !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+    const res = await (o.app === "admin" ? admin : gateway).inject({ method: method as "GET", url: path, headers, payload });
+    let body: unknown = res.body;
+    try {
+      body = res.body ? JSON.parse(res.body) : null;
+    } catch {}
+    return { status: res.statusCode, body, headers: res.headers, raw: res.body };
+  };
+  const newUser: TestApp["newUser"] = async (o = {}) => {
+    const email = `user${Date.now()}-${process.pid}-${++seq}@example.com`;
+    const u = await call("POST", "/admin/users", { adminKey: ADMIN_TOKEN, body: { email, ...o } });
+    const t = await call("POST", `/admin/users/${u.body.id}/tokens`, { adminKey: ADMIN_TOKEN });
+    return { id: u.body.id, key: t.body.token, email };
+  };
+  return {
+    leg,
+    gateway,
+    admin,
+    deps,
+    ...(url ? { dbUrl: url } : {}),
+    call,
+    newUser,
+    async close() {
+      await gateway.close();
+      await admin.close();
+      await deps.close();
+      await drop();
+    },
+  };
+}

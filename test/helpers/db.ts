@@ -1,0 +1,58 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createDb, type Db } from "../../src/db/client.js";
+
+export type Leg = "pglite" | "pg";
+export const PG_SERVER = process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+
+let pgAvailable: boolean | undefined;
+
+async function pgAnswers(): Promise<boolean> {
+  if (pgAvailable !== undefined) return pgAvailable;
+  const client = new pg.Client({ connectionString: PG_SERVER, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    pgAvailable = true;
+  } catch {
+    pgAvailable = false;
+    console.warn(`NOTICE: no PostgreSQL answers at ${PG_SERVER}; the PostgreSQL leg of this file is skipped.`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return pgAvailable;
+}
+
+/** Both legs where a server answers: every HTTP test runs on embedded PGlite and on real PostgreSQL. */
+export async function legs(): Promise<Leg[]> {
+  return (await pgAnswers()) ? ["pglite", "pg"] : ["pglite"];
+}
+
+/** A private schema in the `test` database, so parallel files and runs never see each other's rows. */
+export async function createPgSchemaUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: PG_SERVER });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const url = `${PG_SERVER}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return {
+    url,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_SERVER });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export async function createTestDb(leg: Leg): Promise<{ db: Db; url?: string; drop: () => Promise<void> }> {
+  if (leg === "pglite") {
+    const db = await createDb({ kind: "pglite", dataDir: "memory://" });
+    return { db, drop: async () => undefined };
+  }
+  const { url, drop } = await createPgSchemaUrl();
+  const db = await createDb({ kind: "pg", url, poolSize: 20 });
+  return { db, url, drop };
+}
