@@ -1,0 +1,513 @@
+import { performance } from "node:perf_hooks";
+import { Agent, request as undiciRequest } from "undici";
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
+import { type BreakerState, CircuitBreaker, classifyOutcome, type StateListener } from "./breaker.js";
+import {
+  errorFromNetwork,
+  errorFromResponse,
+  isUpstreamError,
+  parseRetryAfter,
+  UpstreamError,
+} from "./errors.js";
+import { type RetryOptions, retry } from "./retry.js";
+import {
+  type UpstreamBotStatusResponse,
+  type UpstreamMeeting,
+  type UpstreamMessage,
+  type UpstreamTranscript,
+  type Validator,
+  validators,
+} from "./schemas.js";
+
+/** One network attempt (or one fast-fail by the breaker), for metrics. */
+export interface UpstreamCallEvent {
+  /** Route label with placeholders, e.g. "GET /transcripts/{platform}/{native_meeting_id}". */
+  route: string;
+  method: string;
+  outcome: "ok" | "error" | "breaker_open";
+  status?: number;
+  durationMs: number;
+}
+
+export interface UpstreamLogger {
+  warn(o: object, msg: string): void;
+  error(o: object, msg: string): void;
+}
+
+export interface WholesalerClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  serviceLayerId: string;
+  /** Per-attempt timeout (default 1500 ms): a hanging upstream yields `unavailable` within it. */
+  timeoutMs?: number;
+  clock?: Clock;
+  breaker?: { threshold?: number; openMs?: number };
+  /**
+   * The retry policy for safe/idempotent calls. `deadlineMs` bounds a whole call including retries
+   * (default timeoutMs + 400, i.e. 1900 ms, so user-facing calls fail within 2 s).
+   */
+  retry?: Omit<RetryOptions, "clock" | "onRetry">;
+  /** Max keep-alive connections to the wholesaler (default 256). */
+  connections?: number;
+  onCall?: (e: UpstreamCallEvent) => void;
+  logger?: UpstreamLogger;
+}
+
+/** Per-call overrides, e.g. a longer timeout for the finalizer pulling a large transcript. */
+export interface CallOptions {
+  timeoutMs?: number;
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RequestBotInput {
+  platform: string;
+  native_meeting_id: string;
+  bot_name?: string;
+  language?: string;
+  task?: string;
+}
+
+export interface BotConfigInput {
+  language?: string | null;
+  task?: string | null;
+}
+
+export interface RawTranscript {
+  transcript: UpstreamTranscript;
+  /** The exact body the wholesaler sent (UTF-8), for callers that pass it through unchanged. */
+  raw: string;
+}
+
+export interface WholesalerClient {
+  /** POST /bots. Never retried (not idempotent). */
+  requestBot(input: RequestBotInput, opts?: CallOptions): Promise<UpstreamMeeting>;
+  /** DELETE /bots/{platform}/{native_meeting_id}. */
+  stopBot(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<UpstreamMessage>;
+  /** PUT /bots/{platform}/{native_meeting_id}/config. */
+  updateBotConfig(
+    platform: string,
+    nativeMeetingId: string,
+    config: BotConfigInput,
+    opts?: CallOptions,
+  ): Promise<UpstreamMessage>;
+  /** GET /bots/status. */
+  getBotsStatus(opts?: CallOptions): Promise<UpstreamBotStatusResponse>;
+  /** GET /meetings (the `meetings` array). */
+  listMeetings(opts?: CallOptions): Promise<UpstreamMeeting[]>;
+  /** GET /transcripts/{platform}/{native_meeting_id}. */
+  getTranscript(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<UpstreamTranscript>;
+  /** Same call, also returning the exact body text. */
+  getTranscriptRaw(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<RawTranscript>;
+  /** DELETE /meetings/{platform}/{native_meeting_id}; a 404 counts as already deleted. */
+  deleteMeeting(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<void>;
+  /** PUT /user/webhook with `{webhook_url, webhook_secret?}`; answers the wholesaler's user object. */
+  setUserWebhook(url: string, secret?: string, opts?: CallOptions): Promise<unknown>;
+  breakerState(): BreakerState;
+  onBreakerStateChange(listener: StateListener): () => void;
+  /** True while the last answered call said our service key was rejected (for /ready). */
+  authFailing(): boolean;
+  close(): Promise<void>;
+}
+
+interface CallSpec<T> {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  route: string;
+  path: string;
+  body?: unknown;
+  idempotent: boolean;
+  /** Undefined: the body is not inspected (the caller discards it). */
+  validator?: Validator<T>;
+}
+
+const REDACTED = "[redacted]";
+const MAX_DETAIL_TEXT = 2000;
+
+export function createWholesalerClient(opts: WholesalerClientOptions): WholesalerClient {
+  const base = new URL(opts.baseUrl);
+  const origin = base.origin;
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const apiKey = opts.apiKey;
+  const timeoutMs = opts.timeoutMs ?? 1500;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger;
+  const retryDefaults = opts.retry ?? {};
+  const defaultDeadlineMs = retryDefaults.deadlineMs ?? timeoutMs + 400;
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    "x-api-key": apiKey,
+    "x-service-layer-id": opts.serviceLayerId,
+    "user-agent": "vexa-retailer",
+  };
+  const dispatcher = new Agent({
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 60_000,
+    connections: opts.connections ?? 256,
+    pipelining: 1,
+  });
+  const breaker = new CircuitBreaker({ ...opts.breaker, clock });
+  let authFailingNow = false;
+  /** Errors caused by the caller's own AbortSignal: not the upstream's fault, so the breaker ignores them. */
+  const callerAborted = new WeakSet<object>();
+
+  breaker.onStateChange((to, from) => {
+    logger?.warn({ upstream: origin, from, to }, `wholesaler circuit breaker ${from} -> ${to}`);
+  });
+
+  const redact = (v: unknown): unknown => {
+    if (!apiKey) return v;
+    if (typeof v === "string") return v.includes(apiKey) ? v.split(apiKey).join(REDACTED) : v;
+    if (Array.isArray(v)) return v.map(redact);
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[redact(k) as string] = redact(x);
+      return out;
+    }
+    return v;
+  };
+
+  const emit = (e: UpstreamCallEvent) => {
+    try {
+      opts.onCall?.(e);
+    } catch {
+      // metrics must never break a call
+    }
+  };
+
+  const noteAuth = (failing: boolean, route: string, status?: number) => {
+    if (failing && !authFailingNow) {
+      logger?.error(
+        { upstream: origin, route, status },
+        "the wholesaler rejected the service key (VEXA_INFRA_API_KEY)",
+      );
+    }
+    authFailingNow = failing;
+  };
+
+  /** One network attempt: send, read the whole body, map failures, validate. */
+  async function once<T>(
+    spec: CallSpec<T>,
+    attemptTimeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ value: T; raw: string }> {
+    const started = performance.now();
+    const timeoutSignal = AbortSignal.timeout(attemptTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
+    const reqHeaders = spec.body === undefined ? headers : { ...headers, "content-type": "application/json" };
+    let status: number | undefined;
+    let raw: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const res = await undiciRequest(origin + spec.path, {
+        method: spec.method,
+        headers: reqHeaders,
+        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+        dispatcher,
+        signal: combined,
+        headersTimeout: attemptTimeoutMs,
+        bodyTimeout: attemptTimeoutMs,
+      });
+      status = res.statusCode;
+      retryAfter = res.headers["retry-after"];
+      raw = await res.body.text();
+    } catch (cause) {
+      const durationMs = performance.now() - started;
+      emit({
+        route: spec.route,
+        method: spec.method,
+        outcome: "error",
+        ...(status === undefined ? {} : { status }),
+        durationMs,
+      });
+      if (signal?.aborted) {
+        const err = new UpstreamError({
+          kind: "unavailable",
+          route: spec.route,
+          message: `upstream ${spec.route}: aborted by caller`,
+          retryable: false,
+        });
+        callerAborted.add(err);
+        throw err;
+      }
+      const code = (cause as { code?: unknown } | null)?.code;
+      const timedOut =
+        timeoutSignal.aborted || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+      throw errorFromNetwork(spec.route, sanitizeCause(cause), timedOut);
+    }
+    const durationMs = performance.now() - started;
+
+    if (status < 200 || status >= 300) {
+      emit({ route: spec.route, method: spec.method, outcome: "error", status, durationMs });
+      const err = errorFromResponse({
+        route: spec.route,
+        method: spec.method,
+        status,
+        detail: redact(detailOf(raw)),
+        ...retryAfterField(parseRetryAfter(retryAfter, clock.now())),
+      });
+      noteAuth(err.authFailure === true, spec.route, status);
+      throw err;
+    }
+    noteAuth(false, spec.route, status);
+
+    if (!spec.validator) {
+      emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
+      return { value: undefined as T, raw };
+    }
+    let parsed: unknown;
+    let parsedOk = true;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsedOk = false;
+    }
+    if (!parsedOk || !spec.validator.check(parsed)) {
+      emit({ route: spec.route, method: spec.method, outcome: "error", status, durationMs });
+      const problems = parsedOk ? spec.validator.errors(parsed) : [{ path: "", message: "body is not JSON" }];
+      logger?.warn({ upstream: origin, route: spec.route, status, problems }, "invalid upstream response");
+      throw new UpstreamError({
+        kind: "unavailable",
+        route: spec.route,
+        status,
+        message: `upstream ${spec.route}: invalid upstream response`,
+        detail: redact({ problems }),
+        retryable: false,
+      });
+    }
+    emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
+    return { value: parsed, raw };
+  }
+
+  function sanitizeCause(cause: unknown): unknown {
+    const c = cause as { name?: unknown; code?: unknown; message?: unknown } | null;
+    return {
+      name: typeof c?.name === "string" ? c.name : "Error",
+      ...(typeof c?.code === "string" ? { code: c.code } : {}),
+      message: redact(typeof c?.message === "string" ? c.message : String(cause)),
+    };
+  }
+
+  /** One attempt under the breaker; a fast-fail is reported as `breaker_open` without touching the network. */
+  async function guarded<T>(spec: CallSpec<T>, attemptTimeoutMs: number, signal?: AbortSignal) {
+    try {
+      return await breaker.run(
+        spec.route,
+        () => once(spec, attemptTimeoutMs, signal),
+        (e) => (typeof e === "object" && e !== null && callerAborted.has(e) ? "ignore" : classifyOutcome(e)),
+      );
+    } catch (e) {
+      if (isUpstreamError(e) && e.breakerOpen) {
+        emit({ route: spec.route, method: spec.method, outcome: "breaker_open", durationMs: 0 });
+        if (authFailingNow) {
+          throw new UpstreamError({
+            kind: "unavailable",
+            route: e.route,
+            message: e.message,
+            detail: e.detail,
+            breakerOpen: true,
+            authFailure: true,
+            ...retryAfterField(e.retryAfterSeconds),
+          });
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The one private request(): per-attempt timeout, breaker, and (for idempotent calls) the retry policy. */
+  async function call<T>(spec: CallSpec<T>, co: CallOptions = {}): Promise<{ value: T; raw: string }> {
+    const perAttempt = co.timeoutMs ?? timeoutMs;
+    if (!spec.idempotent) return guarded(spec, perAttempt, co.signal);
+    return retry(
+      ({ remainingMs }) => guarded(spec, Math.max(1, Math.min(perAttempt, remainingMs)), co.signal),
+      {
+        ...retryDefaults,
+        clock,
+        deadlineMs: co.deadlineMs ?? (co.timeoutMs === undefined ? defaultDeadlineMs : co.timeoutMs + 400),
+        onRetry: ({ attempt, delayMs, error }) => {
+          const e = error as Partial<UpstreamError>;
+          logger?.warn(
+            {
+              upstream: origin,
+              route: spec.route,
+              attempt,
+              delayMs,
+              kind: e.kind,
+              status: e.status,
+              err: e.message,
+            },
+            "retrying upstream call",
+          );
+        },
+      },
+    );
+  }
+
+  const seg = encodeURIComponent;
+  const path = (p: string) => prefix + p;
+
+  async function getTranscriptRaw(
+    platform: string,
+    nativeMeetingId: string,
+    co?: CallOptions,
+  ): Promise<RawTranscript> {
+    const r = await call(
+      {
+        method: "GET",
+        route: "GET /transcripts/{platform}/{native_meeting_id}",
+        path: path(`/transcripts/${seg(platform)}/${seg(nativeMeetingId)}`),
+        idempotent: true,
+        validator: validators.transcript,
+      },
+      co,
+    );
+    return { transcript: r.value, raw: r.raw };
+  }
+
+  return {
+    async requestBot(input, co) {
+      const body: Record<string, unknown> = {
+        platform: input.platform,
+        native_meeting_id: input.native_meeting_id,
+        service_layer_id: opts.serviceLayerId,
+      };
+      if (input.bot_name !== undefined) body.bot_name = input.bot_name;
+      if (input.language !== undefined) body.language = input.language;
+      if (input.task !== undefined) body.task = input.task;
+      const r = await call(
+        {
+          method: "POST",
+          route: "POST /bots",
+          path: path("/bots"),
+          body,
+          idempotent: false,
+          validator: validators.meeting,
+        },
+        co,
+      );
+      return r.value;
+    },
+
+    async stopBot(platform, nativeMeetingId, co) {
+      const r = await call(
+        {
+          method: "DELETE",
+          route: "DELETE /bots/{platform}/{native_meeting_id}",
+          path: path(`/bots/${seg(platform)}/${seg(nativeMeetingId)}`),
+          idempotent: true,
+          validator: validators.message,
+        },
+        co,
+      );
+      return r.value;
+    },
+
+    async updateBotConfig(platform, nativeMeetingId, config, co) {
+      const body: Record<string, unknown> = {};
+      if (config.language !== undefined) body.language = config.language;
+      if (config.task !== undefined) body.task = config.task;
+      const r = await call(
+        {
+          method: "PUT",
+          route: "PUT /bots/{platform}/{native_meeting_id}/config",
+          path: path(`/bots/${seg(platform)}/${seg(nativeMeetingId)}/config`),
+          body,
+          idempotent: true,
+          validator: validators.message,
+        },
+        co,
+      );
+      return r.value;
+    },
+
+    async getBotsStatus(co) {
+      const r = await call(
+        {
+          method: "GET",
+          route: "GET /bots/status",
+          path: path("/bots/status"),
+          idempotent: true,
+          validator: validators.botStatus,
+        },
+        co,
+      );
+      return r.value;
+    },
+
+    async listMeetings(co) {
+      const r = await call(
+        {
+          method: "GET",
+          route: "GET /meetings",
+          path: path("/meetings"),
+          idempotent: true,
+          validator: validators.meetingList,
+        },
+        co,
+      );
+      return r.value.meetings;
+    },
+
+    async getTranscript(platform, nativeMeetingId, co) {
+      return (await getTranscriptRaw(platform, nativeMeetingId, co)).transcript;
+    },
+
+    getTranscriptRaw,
+
+    async deleteMeeting(platform, nativeMeetingId, co) {
+      try {
+        await call(
+          {
+            method: "DELETE",
+            route: "DELETE /meetings/{platform}/{native_meeting_id}",
+            path: path(`/meetings/${seg(platform)}/${seg(nativeMeetingId)}`),
+            idempotent: true,
+          },
+          co,
+        );
+      } catch (e) {
+        if (isUpstreamError(e) && e.kind === "not_found") return;
+        throw e;
+      }
+    },
+
+    async setUserWebhook(url, secret, co) {
+      const body: Record<string, unknown> = { webhook_url: url };
+      if (secret !== undefined) body.webhook_secret = secret;
+      const r = await call(
+        {
+          method: "PUT",
+          route: "PUT /user/webhook",
+          path: path("/user/webhook"),
+          body,
+          idempotent: true,
+          validator: validators.anyObject,
+        },
+        co,
+      );
+      return r.value;
+    },
+
+    breakerState: () => breaker.state(),
+    onBreakerStateChange: (listener) => breaker.onStateChange(listener),
+    authFailing: () => authFailingNow,
+    close: () => dispatcher.close(),
+  };
+}
+
+/** FastAPI bodies carry `detail`; anything else is kept as parsed JSON, or as (truncated) text. */
+function detailOf(raw: string): unknown {
+  if (raw === "") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && "detail" in parsed) {
+      return (parsed as { detail: unknown }).detail;
+    }
+    return parsed;
+  } catch {
+    return raw.length > MAX_DETAIL_TEXT ? `${raw.slice(0, MAX_DETAIL_TEXT)}…` : raw;
+  }
+}
+
+const retryAfterField = (s: number | undefined) => (s === undefined ? {} : { retryAfterSeconds: s });
