@@ -252,9 +252,32 @@ describe("wholesaler client: error mapping", () => {
     expect(auth).toMatchObject({ kind: "unavailable", authFailure: true, status: 403, retryable: false });
     expect(client.authFailing()).toBe(true);
 
+    handler = (_req, res) => json(res, 503, { detail: "proxy down" });
+    await catchErr(client.getBotsStatus());
+    expect(client.authFailing()).toBe(true); // a 5xx says nothing about the key
+
     handler = (_req, res) => json(res, 200, { running_bots: [] });
     await client.getBotsStatus();
     expect(client.authFailing()).toBe(false);
+  });
+
+  it("a Retry-After beyond the call deadline stops retrying and is passed on", async () => {
+    handler = (_req, res) => json(res, 503, { detail: "maintenance" }, { "retry-after": "120" });
+    const { client } = makeClient();
+    expect(await catchErr(client.listMeetings())).toMatchObject({
+      kind: "unavailable",
+      retryAfterSeconds: 120,
+    });
+    expect(seen).toHaveLength(1);
+
+    seen = [];
+    let n = 0;
+    handler = (_req, res) =>
+      ++n === 1
+        ? json(res, 429, { detail: "slow down" }, { "retry-after": "0" })
+        : json(res, 200, { meetings: [] });
+    await expect(client.listMeetings()).resolves.toEqual([]);
+    expect(seen).toHaveLength(2);
   });
 
   it("an auth failure on a GET is not retried", async () => {

@@ -106,7 +106,10 @@ export interface WholesalerClient {
   setUserWebhook(url: string, secret?: string, opts?: CallOptions): Promise<unknown>;
   breakerState(): BreakerState;
   onBreakerStateChange(listener: StateListener): () => void;
-  /** True while the last answered call said our service key was rejected (for /ready). */
+  /**
+   * True from a 401/403 that rejected our service key until the wholesaler next accepts it (any 2xx, or a
+   * 4xx that is not an auth failure). For /ready and operator alerts.
+   */
   authFailing(): boolean;
   close(): Promise<void>;
 }
@@ -246,7 +249,9 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         detail: redact(detailOf(raw)),
         ...retryAfterField(parseRetryAfter(retryAfter, clock.now())),
       });
-      noteAuth(err.authFailure === true, spec.route, status);
+      // A 5xx/429 may come from a proxy in front of the wholesaler's auth, so it says nothing about the key.
+      if (err.authFailure) noteAuth(true, spec.route, status);
+      else if (status < 500 && status !== 429) noteAuth(false, spec.route, status);
       throw err;
     }
     noteAuth(false, spec.route, status);
@@ -264,14 +269,16 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
     }
     if (!parsedOk || !spec.validator.check(parsed)) {
       emit({ route: spec.route, method: spec.method, outcome: "error", status, durationMs });
-      const problems = parsedOk ? spec.validator.errors(parsed) : [{ path: "", message: "body is not JSON" }];
+      const problems = redact(
+        parsedOk ? spec.validator.errors(parsed) : [{ path: "", message: "body is not JSON" }],
+      );
       logger?.warn({ upstream: origin, route: spec.route, status, problems }, "invalid upstream response");
       throw new UpstreamError({
         kind: "unavailable",
         route: spec.route,
         status,
         message: `upstream ${spec.route}: invalid upstream response`,
-        detail: redact({ problems }),
+        detail: { problems },
         retryable: false,
       });
     }
