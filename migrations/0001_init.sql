@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS transcriptions (
   absolute_start_time VARCHAR(64),
   absolute_end_time VARCHAR(64),
   created_at_text VARCHAR(64),
-  segment_key VARCHAR(128) NOT NULL
+  segment_key VARCHAR(128) NOT NULL,
+  -- Position in the wholesaler's transcript, so stored reads keep its exact order.
+  seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ix_transcriptions_meeting_id ON transcriptions (meeting_id);
 CREATE INDEX IF NOT EXISTS ix_transcriptions_session_uid ON transcriptions (session_uid);

@@ -1,27 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { createWholesalerBotManager } from "./bot-manager/wholesaler.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import type { AppDeps } from "./http/deps.js";
+import type { FinalizeStep } from "./jobs/finalize-meeting.js";
+import { createJobQueue, type JobQueue } from "./jobs/queue.js";
+import { startBackgroundWork } from "./jobs/runner.js";
+import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
+import { createSandbox, type Sandbox } from "./sandbox/index.js";
+import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
+import { createUserNotifier } from "./webhooks/notify.js";
+
+export interface Logger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
 
 export interface Deps extends AppDeps {
   db: Db;
+  client: WholesalerClient;
+  queue: JobQueue;
+  sandbox?: Sandbox;
+  /** Points the wholesaler's webhooks at our receiver (start-up registration). */
+  registerReceiver(baseUrl: string): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface DepsOptions {
+  clock?: Clock;
+  db?: Db;
+  logger?: Logger;
+  /** pg-boss schema; tests give each database its own. */
+  queueSchema?: string;
+  crashAt?: (step: FinalizeStep) => void;
+  liveCache?: LiveCache;
+}
+
 /** Composition root: builds the long-lived objects once; tests call it with their own database and clock. */
-export async function createDeps(config: Config, opts: { clock?: Clock; db?: Db } = {}): Promise<Deps> {
+export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
   const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? silent;
   const db = opts.db ?? (await createDb(config.database));
   await migrate(db);
   const ctx = { db, clock };
+  const secrets = [...config.webhookSecrets];
+
+  let sandbox: Sandbox | undefined;
+  let wholesaler = { url: config.wholesaler.url, key: config.wholesaler.apiKey ?? "" };
+  if (config.wholesaler.isSandbox) {
+    if (secrets.length === 0) secrets.push(randomBytes(24).toString("hex"));
+    ({ sandbox, wholesaler } = await startInProcessSandbox(config, clock, logger, secrets[0] ?? ""));
+  }
+  const client = createWholesalerClient({
+    baseUrl: wholesaler.url,
+    apiKey: wholesaler.key,
+    serviceLayerId: config.wholesaler.serviceLayerId,
+    timeoutMs: config.wholesaler.timeoutMs,
+    clock,
+    logger,
+  });
+  const queue = createJobQueue(db, { ...(opts.queueSchema ? { schema: opts.queueSchema } : {}), logger });
+  await queue.start();
+  const bots = createWholesalerBotManager({ client, db, clock });
+  const notifier = createUserNotifier({ db, clock, allowPrivate: config.allowPrivateWebhooks });
+  const lifecycle = { db, clock, client, queue, ...(opts.crashAt ? { crashAt: opts.crashAt } : {}) };
+  const background =
+    config.role === "all" || config.role === "bot-manager"
+      ? await startBackgroundWork({
+          ...lifecycle,
+          log: logger,
+          reconcileIntervalSeconds: config.reconcileIntervalSeconds,
+          notify: notifier.notify,
+        })
+      : undefined;
+
   return {
     config,
     ctx,
+    botsCtx: { ...ctx, bots, serviceLayerId: config.wholesaler.serviceLayerId },
+    eventsCtx: { db, clock, queue, secrets },
+    transcriptsCtx: {
+      ...ctx,
+      client,
+      cache: opts.liveCache ?? createMemoryLiveCache(clock, config.transcriptCacheTtlMs),
+      onCheckpointError: (err) => logger.warn({ err }, "transcript checkpoint failed"),
+    },
     db,
+    client,
+    queue,
+    ...(sandbox ? { sandbox } : {}),
+    async registerReceiver(baseUrl) {
+      await client.setUserWebhook(`${baseUrl.replace(/\/+$/, "")}/webhooks/meeting-finished`, secrets[0]);
+    },
     async close() {
+      await background?.stop();
+      await queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs });
+      await notifier.close();
+      await client.close();
+      await sandbox?.close();
       await db.close();
     },
   };
+}
+
+/** No wholesaler account: run the simulated Vexa in this process; main points its webhooks back at us. */
+async function startInProcessSandbox(config: Config, clock: Clock, logger: Logger, secret: string) {
+  const key = randomBytes(20).toString("hex");
+  const sandbox = createSandbox({ apiKey: key, clock, webhookSecret: secret, logger });
+  const url = await sandbox.listen(0, "127.0.0.1");
+  logger.warn(
+    { wholesaler: url, explicit: config.wholesaler.url === "sandbox" },
+    "SANDBOX MODE: bots and transcripts come from the built-in simulated Vexa, not a real wholesaler (set VEXA_INFRA_API_URL and VEXA_INFRA_API_KEY to use one)",
+  );
+  return { sandbox, wholesaler: { url, key } };
 }

@@ -18,13 +18,24 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redact: { paths: ["req.headers['x-api-key']", "req.headers['x-admin-api-key']", "req.headers.authorization", ...SECRET_VARIABLES], censor: "<redacted>" },
   });
-  const deps = await createDeps(config);
+  const deps = await createDeps(config, { logger });
   logger.info({ role: config.role, database: config.database.kind }, "retailer starting");
   const servers: Awaited<ReturnType<typeof buildApp>>[] = [];
   if (config.role === "all" || config.role === "api-gateway") {
     const app = await buildApp("gateway", deps, { logger });
     await app.listen({ port: config.gatewayPort, host: config.host });
     servers.push(app);
+    if (deps.sandbox) {
+      const address = app.server.address();
+      const port = typeof address === "object" && address ? address.port : config.gatewayPort;
+      await deps.registerReceiver(`http://127.0.0.1:${port}`);
+    }
+  }
+  if (config.publicUrl) {
+    await deps
+      .registerReceiver(config.publicUrl)
+      .then(() => logger.info({ url: `${config.publicUrl}/webhooks/meeting-finished` }, "registered webhook receiver with the wholesaler"))
+      .catch((err) => logger.error({ err }, "could not register the webhook receiver with the wholesaler"));
   }
   if (config.role === "all" || config.role === "admin-api") {
     const app = await buildApp("admin", deps, { logger });

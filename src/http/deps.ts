@@ -1,11 +1,17 @@
 import type { Config } from "../config.js";
+import type { BotsCtx } from "../services/bots.js";
 import type { Ctx } from "../services/context.js";
+import type { EventsCtx } from "../services/meeting-events.js";
+import type { TranscriptsCtx } from "../services/transcripts.js";
 import type { App, AppKind } from "./app.js";
 
 /** Everything the routes need, built once by the composition root (src/deps.ts). */
 export interface AppDeps {
   config: Config;
   ctx: Ctx;
+  botsCtx: BotsCtx;
+  eventsCtx: EventsCtx;
+  transcriptsCtx: TranscriptsCtx;
   /** Cross-cutting hooks (metrics, rate limits) installed on every app before the routes. */
   hooks?: ((app: App, kind: AppKind) => void)[];
 }

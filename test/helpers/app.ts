@@ -1,7 +1,8 @@
 import { type Clock, systemClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config.js";
-import { createDeps, type Deps } from "../../src/deps.js";
+import { createDeps, type Deps, type DepsOptions } from "../../src/deps.js";
 import { type App, buildApp } from "../../src/http/app.js";
+import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { createTestDb, type Leg } from "./db.js";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -11,6 +12,12 @@ export interface TestApp {
   gateway: App;
   admin: App;
   deps: Deps;
+  /** The simulated wholesaler, reached over real HTTP. */
+  sandbox: Sandbox;
+  sandboxKey: string;
+  sandboxUrl: string;
+  /** The environment the retailer was configured from, to start a second instance on the same database. */
+  env: Record<string, string>;
   dbUrl?: string;
   /** Sends a request to the gateway (default) or admin app through inject; parses JSON bodies. */
   call(method: string, url: string, opts?: { body?: unknown; key?: string; adminKey?: string; app?: "gateway" | "admin"; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown>; raw: string }>;
@@ -21,10 +28,27 @@ export interface TestApp {
 
 let seq = 0;
 
-export async function startTestApp(leg: Leg, env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<TestApp> {
-  const { db, url, drop } = await createTestDb(leg);
-  const config = loadConfig({ ADMIN_API_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "silent", ...env });
-  const deps = await createDeps(config, { db, clock: opts.clock ?? systemClock });
+export async function startTestApp(
+  leg: Leg,
+  env: Record<string, string> = {},
+  opts: { clock?: Clock; sandbox?: Partial<SandboxOptions>; deps?: DepsOptions } = {},
+): Promise<TestApp> {
+  const { db, url, queueSchema, drop } = await createTestDb(leg);
+  const clock = opts.clock ?? systemClock;
+  const sandboxKey = `sbx-${Math.random().toString(36).slice(2)}`;
+  const sandbox = createSandbox({ apiKey: sandboxKey, clock, ...opts.sandbox });
+  const sandboxUrl = await sandbox.listen(0, "127.0.0.1");
+  const fullEnv: Record<string, string> = {
+    ADMIN_API_TOKEN: ADMIN_TOKEN,
+    LOG_LEVEL: "silent",
+    VEXA_INFRA_API_URL: sandboxUrl,
+    VEXA_INFRA_API_KEY: sandboxKey,
+    WHOLESALER_WEBHOOK_SECRET: "test-webhook-secret",
+    ALLOW_PRIVATE_WEBHOOKS: "true",
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const deps = await createDeps(config, { db, clock, queueSchema, ...opts.deps });
   const gateway = await buildApp("gateway", deps);
   const admin = await buildApp("admin", deps);
   const call: TestApp["call"] = async (method, path, o = {}) => {
@@ -51,6 +75,10 @@ export async function startTestApp(leg: Leg, env: Record<string, string> = {}, o
     gateway,
     admin,
     deps,
+    sandbox,
+    sandboxKey,
+    sandboxUrl,
+    env: fullEnv,
     ...(url ? { dbUrl: url } : {}),
     call,
     newUser,
@@ -58,6 +86,7 @@ export async function startTestApp(leg: Leg, env: Record<string, string> = {}, o
       await gateway.close();
       await admin.close();
       await deps.close();
+      await sandbox.close();
       await drop();
     },
   };

@@ -29,7 +29,7 @@ export async function legs(): Promise<Leg[]> {
 }
 
 /** A private schema in the `test` database, so parallel files and runs never see each other's rows. */
-export async function createPgSchemaUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createPgSchemaUrl(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_SERVER });
   await admin.connect();
@@ -38,21 +38,23 @@ export async function createPgSchemaUrl(): Promise<{ url: string; drop: () => Pr
   const url = `${PG_SERVER}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   return {
     url,
+    schema,
     drop: async () => {
       const c = new pg.Client({ connectionString: PG_SERVER });
       await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`);
       await c.end();
     },
   };
 }
 
-export async function createTestDb(leg: Leg): Promise<{ db: Db; url?: string; drop: () => Promise<void> }> {
+export async function createTestDb(leg: Leg): Promise<{ db: Db; url?: string; queueSchema: string; drop: () => Promise<void> }> {
   if (leg === "pglite") {
     const db = await createDb({ kind: "pglite", dataDir: "memory://" });
-    return { db, drop: async () => undefined };
+    return { db, queueSchema: "pgboss", drop: async () => undefined };
   }
-  const { url, drop } = await createPgSchemaUrl();
+  const { url, schema, drop } = await createPgSchemaUrl();
   const db = await createDb({ kind: "pg", url, poolSize: 20 });
-  return { db, url, drop };
+  return { db, url, queueSchema: `${schema}_boss`, drop };
 }

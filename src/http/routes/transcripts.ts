@@ -1,0 +1,34 @@
+import type { Platform } from "../../errors.js";
+import { getTranscript } from "../../services/transcripts.js";
+import type { App } from "../app.js";
+import { principal, requireUser } from "../auth.js";
+import type { AppDeps } from "../deps.js";
+import { errorResponses, MeetingParams } from "../schemas/common.js";
+import { TranscriptSchema } from "../schemas/meetings.js";
+
+export const STALE_HEADER = "x-transcript-stale";
+
+export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
+  const preValidation = requireUser(deps.ctx, "collector");
+  app.get(
+    "/transcripts/:platform/:native_meeting_id",
+    {
+      preValidation,
+      schema: {
+        tags: ["transcripts"],
+        security: [{ ApiKeyAuth: [] }],
+        summary: "Your meeting's transcript: live while the bot is in the meeting, stored once it has ended",
+        description:
+          "Segments are limited to the time you held the bot. If the wholesaler is unreachable during a live meeting, the last checkpoint is returned with `X-Transcript-Stale: true`.",
+        params: MeetingParams,
+        response: { 200: TranscriptSchema, ...errorResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { platform, native_meeting_id } = request.params;
+      const { transcript, stale } = await getTranscript(deps.transcriptsCtx, principal(request).id, platform as Platform, native_meeting_id);
+      if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
+      return transcript;
+    },
+  );
+}

@@ -1,0 +1,48 @@
+import type { Clock } from "../clock.js";
+
+/**
+ * Coalesces reads of one live transcript: concurrent and recent readers share one upstream call.
+ * The Redis implementation (src/redis/live-cache.ts) shares it across instances.
+ */
+export interface LiveCache {
+  get<T>(key: string, fetch: () => Promise<T>): Promise<{ value: T; fetched: boolean }>;
+}
+
+interface Entry {
+  promise: Promise<unknown>;
+  settledAt: number | null;
+}
+
+export function createMemoryLiveCache(clock: Clock, ttlMs: number, onResult?: (hit: boolean) => void): LiveCache {
+  const entries = new Map<string, Entry>();
+  return {
+    async get<T>(key: string, fetch: () => Promise<T>) {
+      // TTL 0 means no caching and no coalescing at all: every read is its own upstream call.
+      if (ttlMs <= 0) {
+        onResult?.(false);
+        return { value: await fetch(), fetched: true };
+      }
+      const e = entries.get(key);
+      if (e && (e.settledAt === null || clock.now() - e.settledAt < ttlMs)) {
+        onResult?.(true);
+        return { value: (await e.promise) as T, fetched: false };
+      }
+      onResult?.(false);
+      const entry: Entry = { promise: fetch(), settledAt: null };
+      entries.set(key, entry);
+      try {
+        const value = (await entry.promise) as T;
+        entry.settledAt = clock.now();
+        if (entries.size > 10_000) evict(entries, clock.now(), ttlMs);
+        return { value, fetched: true };
+      } catch (err) {
+        if (entries.get(key) === entry) entries.delete(key);
+        throw err;
+      }
+    },
+  };
+}
+
+function evict(entries: Map<string, Entry>, now: number, ttlMs: number): void {
+  for (const [k, e] of entries) if (e.settledAt !== null && now - e.settledAt >= ttlMs) entries.delete(k);
+}

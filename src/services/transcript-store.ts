@@ -1,0 +1,114 @@
+import type { Queryable } from "../db/client.js";
+
+/** A segment exactly as Vexa prints it (keys in Vexa's order). */
+export interface Segment {
+  start: number;
+  end: number;
+  text: string;
+  language: string | null;
+  created_at: string | null;
+  speaker: string | null;
+  absolute_start_time: string | null;
+  absolute_end_time: string | null;
+}
+
+/** What identifies a segment across reads: Vexa keys segments by their start, revising text in place. */
+export const segmentKey = (s: { start: number; absolute_start_time?: string | null }) => s.absolute_start_time ?? s.start.toFixed(3);
+
+export function toSegment(s: {
+  start: number;
+  end: number;
+  text: string;
+  language?: string | null | undefined;
+  created_at?: string | null | undefined;
+  speaker?: string | null | undefined;
+  absolute_start_time?: string | null | undefined;
+  absolute_end_time?: string | null | undefined;
+}): Segment {
+  return {
+    start: s.start,
+    end: s.end,
+    text: s.text,
+    language: s.language ?? null,
+    created_at: s.created_at ?? null,
+    speaker: s.speaker ?? null,
+    absolute_start_time: s.absolute_start_time ?? null,
+    absolute_end_time: s.absolute_end_time ?? null,
+  };
+}
+
+/**
+ * Upserts segments in one statement (arrays unnested server-side, not row by row). With `replace`, segments
+ * the wholesaler no longer has are removed, so the stored transcript equals the final one exactly.
+ */
+export async function storeSegments(tx: Queryable, meetingId: number, segments: Segment[], opts: { replace: boolean }): Promise<void> {
+  const unique = new Map<string, { s: Segment; seq: number }>();
+  segments.forEach((s, i) => unique.set(segmentKey(s), { s, seq: i }));
+  const rows = [...unique.entries()];
+  if (opts.replace) {
+    await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1 AND NOT (segment_key = ANY($2::text[]))", [meetingId, rows.map(([k]) => k)]);
+  }
+  if (rows.length === 0) return;
+  const col = <T>(f: (s: Segment, seq: number) => T) => rows.map(([, v]) => f(v.s, v.seq));
+  await tx.query(
+    `INSERT INTO transcriptions (meeting_id, start_time, end_time, text, speaker, language, created_at, created_at_text,
+                                 absolute_start_time, absolute_end_time, segment_key, seq)
+     SELECT $1, t.start_time, t.end_time, t.text, t.speaker, t.language, t.created_at_text::timestamp, t.created_at_text,
+            t.abs_start, t.abs_end, t.segment_key, t.seq
+       FROM unnest($2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
+         AS t(start_time, end_time, text, speaker, language, created_at_text, abs_start, abs_end, segment_key, seq)
+     ON CONFLICT (meeting_id, segment_key) DO UPDATE SET start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
+       text = EXCLUDED.text, speaker = EXCLUDED.speaker, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
+       created_at_text = EXCLUDED.created_at_text, absolute_end_time = EXCLUDED.absolute_end_time, seq = EXCLUDED.seq`,
+    [
+      meetingId,
+      col((s) => s.start),
+      col((s) => s.end),
+      col((s) => s.text),
+      col((s) => s.speaker),
+      col((s) => s.language),
+      col((s) => s.created_at),
+      col((s) => s.absolute_start_time),
+      col((s) => s.absolute_end_time),
+      rows.map(([k]) => k),
+      col((_s, seq) => seq),
+    ],
+  );
+}
+
+export async function readSegments(db: Queryable, meetingId: number): Promise<Segment[]> {
+  const res = await db.query<{
+    start_time: number;
+    end_time: number;
+    text: string;
+    language: string | null;
+    created_at_text: string | null;
+    speaker: string | null;
+    absolute_start_time: string | null;
+    absolute_end_time: string | null;
+  }>(
+    `SELECT start_time, end_time, text, language, created_at_text, speaker, absolute_start_time, absolute_end_time
+       FROM transcriptions WHERE meeting_id = $1 ORDER BY seq, start_time, id`,
+    [meetingId],
+  );
+  return res.rows.map((r) => ({
+    start: r.start_time,
+    end: r.end_time,
+    text: r.text,
+    language: r.language,
+    created_at: r.created_at_text,
+    speaker: r.speaker,
+    absolute_start_time: r.absolute_start_time,
+    absolute_end_time: r.absolute_end_time,
+  }));
+}
+
+/** Vexa's post-meeting aggregation: sorted distinct non-empty speakers and languages. */
+export async function aggregateParticipants(db: Queryable, meetingId: number): Promise<{ participants: string[]; languages: string[] }> {
+  const res = await db.query<{ participants: string[] | null; languages: string[] | null }>(
+    `SELECT array(SELECT DISTINCT speaker FROM transcriptions WHERE meeting_id = $1 AND coalesce(speaker, '') <> '' ORDER BY 1 COLLATE "C") AS participants,
+            array(SELECT DISTINCT language FROM transcriptions WHERE meeting_id = $1 AND coalesce(language, '') <> '' ORDER BY 1 COLLATE "C") AS languages`,
+    [meetingId],
+  );
+  return { participants: res.rows[0]?.participants ?? [], languages: res.rows[0]?.languages ?? [] };
+}
