@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import { createWholesalerBotManager } from "./bot-manager/wholesaler.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
@@ -9,6 +10,7 @@ import type { AppDeps } from "./http/deps.js";
 import type { FinalizeStep } from "./jobs/finalize-meeting.js";
 import { createJobQueue, type JobQueue } from "./jobs/queue.js";
 import { startBackgroundWork } from "./jobs/runner.js";
+import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
 import { createSandbox, type Sandbox } from "./sandbox/index.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
@@ -26,6 +28,8 @@ export interface Deps extends AppDeps {
   db: Db;
   client: WholesalerClient;
   queue: JobQueue;
+  /** Shared cache, rate limits and locks across instances; absent without REDIS_URL. */
+  redis?: Redis;
   sandbox?: Sandbox;
   /** Points the wholesaler's webhooks at our receiver (start-up registration). */
   registerReceiver(baseUrl: string): Promise<void>;
@@ -65,6 +69,13 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     clock,
     logger,
   });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
+  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
+  const liveCache =
+    opts.liveCache ??
+    (redis
+      ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs)
+      : createMemoryLiveCache(clock, config.transcriptCacheTtlMs));
   const queue = createJobQueue(db, { ...(opts.queueSchema ? { schema: opts.queueSchema } : {}), logger });
   await queue.start();
   const bots = createWholesalerBotManager({ client, db, clock });
@@ -88,13 +99,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     transcriptsCtx: {
       ...ctx,
       client,
-      cache: opts.liveCache ?? createMemoryLiveCache(clock, config.transcriptCacheTtlMs),
+      cache: liveCache,
       onCheckpointError: (err) => logger.warn({ err }, "transcript checkpoint failed"),
     },
     db,
     client,
     queue,
     ...(sandbox ? { sandbox } : {}),
+    ...(redis ? { redis } : {}),
     async registerReceiver(baseUrl) {
       await client.setUserWebhook(`${baseUrl.replace(/\/+$/, "")}/webhooks/meeting-finished`, secrets[0]);
     },
@@ -104,6 +116,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await notifier.close();
       await client.close();
       await sandbox?.close();
+      await redis?.quit().catch(() => undefined);
       await db.close();
     },
   };
