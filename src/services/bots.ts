@@ -222,7 +222,8 @@ export async function stopBot(ctx: BotsCtx, userId: number, platform: Platform, 
     const last = others.rows.length === 0 && m.rows[0]?.status === "active";
     // Someone else still holds the bot: this user's own bot has simply left.
     await tx.query(
-      `UPDATE user_meetings SET status = $3, detached_at = $4, updated_at = $4, end_time = CASE WHEN $3 = 'completed' THEN $4 ELSE end_time END
+      `UPDATE user_meetings SET status = $3::text, detached_at = $4::timestamp, updated_at = $4::timestamp,
+              end_time = CASE WHEN $3::text = 'completed' THEN $4::timestamp ELSE end_time END
         WHERE user_id = $1 AND meeting_id = $2`,
       [userId, mine.id, last ? "stopping" : "completed", now],
     );

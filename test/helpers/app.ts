@@ -16,6 +16,8 @@ export interface TestApp {
   sandbox: Sandbox;
   sandboxKey: string;
   sandboxUrl: string;
+  /** Set when started with `listen: true`. */
+  gatewayUrl: string;
   /** The environment the retailer was configured from, to start a second instance on the same database. */
   env: Record<string, string>;
   dbUrl?: string;
@@ -31,7 +33,7 @@ let seq = 0;
 export async function startTestApp(
   leg: Leg,
   env: Record<string, string> = {},
-  opts: { clock?: Clock; sandbox?: Partial<SandboxOptions>; deps?: DepsOptions } = {},
+  opts: { clock?: Clock; sandbox?: Partial<SandboxOptions>; deps?: DepsOptions; listen?: boolean } = {},
 ): Promise<TestApp> {
   const { db, url, queueSchema, drop } = await createTestDb(leg);
   const clock = opts.clock ?? systemClock;
@@ -51,6 +53,12 @@ export async function startTestApp(
   const deps = await createDeps(config, { db, clock, queueSchema, ...opts.deps });
   const gateway = await buildApp("gateway", deps);
   const admin = await buildApp("admin", deps);
+  let gatewayUrl = "";
+  if (opts.listen) {
+    // The sandbox's webhooks need a real receiver to reach.
+    gatewayUrl = await gateway.listen({ port: 0, host: "127.0.0.1" });
+    await deps.registerReceiver(gatewayUrl);
+  }
   const call: TestApp["call"] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.key !== undefined) headers["x-api-key"] = o.key;
@@ -78,6 +86,7 @@ export async function startTestApp(
     sandbox,
     sandboxKey,
     sandboxUrl,
+    gatewayUrl,
     env: fullEnv,
     ...(url ? { dbUrl: url } : {}),
     call,

@@ -8,10 +8,9 @@ import { legs } from "../helpers/db.js";
 
 const MEETING_KEYS = ["id", "user_id", "platform", "native_meeting_id", "constructed_meeting_url", "status", "bot_container_id", "start_time", "end_time", "data", "created_at", "updated_at"];
 let n = 0;
-const meetId = () => {
-  const s = `${Date.now().toString(36)}${(n++).toString(36)}`.replace(/[^a-z]/g, "x").padEnd(10, "q");
-  return `${s.slice(0, 3)}-${s.slice(3, 7)}-${s.slice(7, 10)}`;
-};
+const letters = (x: number, len: number) => Array.from({ length: len }, (_, i) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(x / 26 ** i) % 26]).join("");
+const runTag = Math.floor(Math.random() * 26 ** 4);
+const meetId = () => `${letters(n++, 3)}-${letters(runTag, 4)}-${letters(process.pid, 3)}`;
 const calls = (t: TestApp, route: string) => t.sandbox.calls()[route] ?? 0;
 
 describe.each(await legs())("bots on %s", (leg) => {

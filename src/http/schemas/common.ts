@@ -1,13 +1,11 @@
 import { type TSchema, Type } from "@sinclair/typebox";
-import { PLATFORMS } from "../../errors.js";
+import { type Platform, PLATFORMS } from "../../errors.js";
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const Timestamp = Type.String({ description: "naive UTC ISO-8601, as Vexa prints it", examples: ["2025-06-08T17:11:32.049728"] });
 
-export const PlatformSchema = Type.Union(
-  PLATFORMS.map((p) => Type.Literal(p)),
-  { description: "meeting platform" },
-);
+// A plain `enum` (not a union of consts) so AJV reports it the way pydantic's enum error reads.
+export const PlatformSchema = Type.Unsafe<Platform>({ type: "string", enum: [...PLATFORMS], description: "meeting platform" });
 
 export const MeetingParams = Type.Object({
   platform: Type.String({ description: "google_meet, zoom or teams", examples: ["google_meet"] }),
