@@ -204,7 +204,9 @@ export class Transcript {
           ? Math.max(slot.startUs + PROGRESS_STEP_US, slot.startUs + steps * PROGRESS_STEP_US)
           : effEnd;
       const fraction = Math.min(1, (shownEnd - slot.startUs) / (slot.endUs - slot.startUs));
-      text = slot.words.slice(0, Math.max(1, Math.ceil(slot.words.length * fraction)));
+      // While spoken, the text is a prefix of the first-pass guess; the revision comes once the utterance ends.
+      const guess = slot.draft ?? slot.words;
+      text = guess.slice(0, Math.max(1, Math.ceil(guess.length * fraction)));
     } else if (revised && slot.draft && nowUs < slot.endUs + slot.revisionUs) {
       text = slot.draft;
     } else {
