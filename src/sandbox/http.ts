@@ -81,8 +81,9 @@ async function applyFault(
   if (fault.outage) {
     // A network failure, not an HTTP answer: the client's socket is closed with nothing written.
     reply.hijack();
-    request.raw.socket?.destroy();
     reply.raw.destroy();
+    const socket = request.raw.socket as { destroy?: () => void } | undefined;
+    if (typeof socket?.destroy === "function") socket.destroy(); // inject()'s fake socket has none
     return reply;
   }
   if (fault.errorStatus) {
