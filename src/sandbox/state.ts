@@ -61,10 +61,13 @@ export class SandboxState {
 
   /** The newest meeting for platform + native id (optionally with a status), as every baseline route picks it. */
   latest(platform: string, nativeId: string, status?: MeetingStatus): Meeting | undefined {
+    return this.latestWhere(platform, nativeId, (m) => !status || m.status === status);
+  }
+
+  latestWhere(platform: string, nativeId: string, pred: (m: Meeting) => boolean): Meeting | undefined {
     for (let i = this.meetings.length - 1; i >= 0; i--) {
       const m = this.meetings[i];
-      if (m && m.platform === platform && m.nativeId === nativeId && (!status || m.status === status))
-        return m;
+      if (m && m.platform === platform && m.nativeId === nativeId && pred(m)) return m;
     }
     return undefined;
   }
@@ -75,8 +78,8 @@ export class SandboxState {
 
   /** POST /bots, baseline §3.2: duplicate check, then the row, then the limit, then the "container". */
   requestBot(input: MeetingCreate): Meeting {
-    const dup = this.latest(input.platform, input.native_meeting_id);
-    if (dup && LIVE_STATUSES.has(dup.status)) {
+    const dup = this.latestWhere(input.platform, input.native_meeting_id, (m) => LIVE_STATUSES.has(m.status));
+    if (dup) {
       throw new SandboxHttpError(
         409,
         `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${dup.id}`,
@@ -91,6 +94,7 @@ export class SandboxState {
     if (overLimit) {
       // The baseline inserts the row before its limit check and marks it `error` (quirk 3).
       m.status = "error";
+      m.transcript.endUs = m.createdUs; // no bot, so nothing is ever heard
       m.updatedUs = this.stamp();
       throw new SandboxHttpError(403, message);
     }

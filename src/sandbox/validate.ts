@@ -16,6 +16,14 @@ export function platformItem(loc: Loc): ValidationItem {
 }
 
 const missing = (loc: Loc): ValidationItem => ({ loc, msg: "field required", type: "value_error.missing" });
+const noneItem = (loc: Loc): ValidationItem => ({
+  loc,
+  msg: "none is not an allowed value",
+  type: "type_error.none.not_allowed",
+});
+/** A required field: absent is "field required", an explicit null is pydantic v1's none error. */
+const absent = (value: unknown, loc: Loc): ValidationItem | undefined =>
+  value === undefined ? missing(loc) : value === null ? noneItem(loc) : undefined;
 const notDict = (loc: Loc): ValidationItem => ({
   loc,
   msg: "value is not a valid dict",
@@ -72,13 +80,14 @@ export interface MeetingCreate {
 export function parseMeetingCreate(raw: unknown): MeetingCreate {
   const body = requireObject(raw);
   const items: ValidationItem[] = [];
-  if (body.platform === undefined || body.platform === null) items.push(missing(["body", "platform"]));
+  const noPlatform = absent(body.platform, ["body", "platform"]);
+  if (noPlatform) items.push(noPlatform);
   else if (!(PLATFORMS as readonly unknown[]).includes(body.platform))
     items.push(platformItem(["body", "platform"]));
   let nativeId: string | undefined;
-  if (body.native_meeting_id === undefined || body.native_meeting_id === null) {
-    items.push(missing(["body", "native_meeting_id"]));
-  } else nativeId = str(body.native_meeting_id, ["body", "native_meeting_id"], items);
+  const noId = absent(body.native_meeting_id, ["body", "native_meeting_id"]);
+  if (noId) items.push(noId);
+  else nativeId = str(body.native_meeting_id, ["body", "native_meeting_id"], items);
   const botName = optStr(body, "bot_name", ["body"], items);
   const language = optStr(body, "language", ["body"], items);
   const task = optStr(body, "task", ["body"], items);
@@ -106,7 +115,8 @@ export function parseConfigUpdate(raw: unknown): { language: string | null; task
 export function parseMeetingUpdate(raw: unknown): Record<string, unknown> {
   const body = requireObject(raw);
   const data = body.data;
-  if (data === undefined || data === null) throw invalid([missing(["body", "data"])]);
+  const noData = absent(data, ["body", "data"]);
+  if (noData) throw invalid([noData]);
   if (typeof data !== "object" || Array.isArray(data)) throw invalid([notDict(["body", "data"])]);
   const d = data as Body;
   const items: ValidationItem[] = [];
@@ -126,7 +136,8 @@ export function parseWebhookUpdate(raw: unknown): { webhook_url: string; webhook
   const body = requireObject(raw);
   const loc = ["body", "webhook_url"];
   const v = body.webhook_url;
-  if (v === undefined || v === null) throw invalid([missing(loc)]);
+  const noUrl = absent(v, loc);
+  if (noUrl) throw invalid([noUrl]);
   if (typeof v !== "string") throw invalid([{ loc, msg: "str type expected", type: "type_error.str" }]);
   if (v.length > 2083) {
     throw invalid([

@@ -192,3 +192,31 @@ describe("GET /bots/status (baseline §3.5)", () => {
     expect((await h.api("GET", "/bots/status")).body.running_bots).toHaveLength(1);
   });
 });
+
+describe("baseline corner cases", () => {
+  it("an explicit null for a required field is pydantic v1's none error", async () => {
+    const h = await startSandbox();
+    const res = await h.api("POST", "/bots", { body: { platform: null, native_meeting_id: "x" } });
+    expect(res.body).toEqual({
+      detail: [
+        {
+          loc: ["body", "platform"],
+          msg: "none is not an allowed value",
+          type: "type_error.none.not_allowed",
+        },
+      ],
+    });
+  });
+
+  it("a limit 403 error row hears nothing; the duplicate check still names the live meeting", async () => {
+    const h = await startSandbox({ maxConcurrentBots: 1 });
+    const live = (await h.bot("aaa-aaaa-aaa")).body;
+    expect((await h.bot("bbb-bbbb-bbb")).status).toBe(403);
+    h.sandbox.advance?.(60_000);
+    const errorRow = (await h.api("GET", "/transcripts/google_meet/bbb-bbbb-bbb")).body;
+    expect(errorRow).toMatchObject({ status: "error", segments: [] });
+    const dup = await h.bot("aaa-aaaa-aaa");
+    expect(dup.status).toBe(409);
+    expect(dup.body.detail).toMatch(new RegExp(`Meeting ID: ${live.id}$`));
+  });
+});
