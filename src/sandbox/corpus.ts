@@ -1,3 +1,5 @@
+import type { Rng } from "./rng.js";
+
 /** Words the simulated bots "hear": names and sentences that read like a real meeting. */
 
 export const SPEAKER_NAMES = [
@@ -140,3 +142,17 @@ export const MISHEARINGS: Record<string, string> = {
   milestone: "mile stone",
   pricing: "prizing",
 };
+
+/** A first-pass ASR guess that differs from the final words: a misheard word, or the last word cut off. */
+export function misheard(words: string[], rng: Rng): string[] {
+  const idx = words.findIndex((w) => MISHEARINGS[w.toLowerCase().replace(/[^a-z]/g, "")] !== undefined);
+  const word = words[idx];
+  if (word !== undefined) {
+    const bare = word.toLowerCase().replace(/[^a-z]/g, "");
+    const copy = [...words];
+    copy[idx] = word.replace(new RegExp(bare, "i"), MISHEARINGS[bare] ?? bare);
+    return copy;
+  }
+  if (words.length > 2) return rng.next() < 0.5 ? words.slice(0, -1) : [...words.slice(0, -1), "uh"];
+  return [...words, "uh"];
+}

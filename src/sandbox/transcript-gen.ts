@@ -1,4 +1,4 @@
-import { MISHEARINGS, OTHER_LANGUAGES, SENTENCES, SPEAKER_NAMES } from "./corpus.js";
+import { misheard, OTHER_LANGUAGES, SENTENCES, SPEAKER_NAMES } from "./corpus.js";
 import { awareIso, type Micros, naiveIso } from "./format.js";
 import { Rng } from "./rng.js";
 
@@ -240,18 +240,4 @@ export class Transcript {
       absolute_end_time: awareIso(endUs),
     };
   }
-}
-
-/** A first-pass ASR guess that differs from the final words: a misheard word, or the last word cut off. */
-function misheard(words: string[], rng: Rng): string[] {
-  const idx = words.findIndex((w) => MISHEARINGS[w.toLowerCase().replace(/[^a-z]/g, "")] !== undefined);
-  const word = words[idx];
-  if (word !== undefined) {
-    const bare = word.toLowerCase().replace(/[^a-z]/g, "");
-    const copy = [...words];
-    copy[idx] = word.replace(new RegExp(bare, "i"), MISHEARINGS[bare] ?? bare);
-    return copy;
-  }
-  if (words.length > 2) return rng.next() < 0.5 ? words.slice(0, -1) : [...words.slice(0, -1), "uh"];
-  return [...words, "uh"];
 }
