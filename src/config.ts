@@ -14,6 +14,7 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ default: "0.0.0.0" }),
   API_GATEWAY_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8056 }),
   ADMIN_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8057 }),
+  BOT_MANAGER_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8058 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
   DB_HOST: Type.Optional(Type.String({ minLength: 1 })),
   DB_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 5432 }),
@@ -22,6 +23,7 @@ const EnvSchema = Type.Object({
   DB_PASSWORD: Type.String({ default: "" }),
   DB_POOL_SIZE: Int(1, 200),
   DATA_DIR: Type.String({ default: "./data", minLength: 1 }),
+  QUEUE_SCHEMA: Type.String({ default: "pgboss", pattern: "^[A-Za-z_][A-Za-z0-9_]{0,49}$" }),
   REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
   ADMIN_API_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
   VEXA_INFRA_API_URL: Type.String({ default: "https://gateway.dev.vexa.ai", pattern: "^(sandbox|https?://.+)$" }),
@@ -66,7 +68,11 @@ export interface Config {
   host: string;
   gatewayPort: number;
   adminPort: number;
+  /** A bot-manager-only process serves /health, /ready and /metrics here. */
+  botManagerPort: number;
   database: { kind: "pg"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  /** Postgres schema of the durable job queue (pg-boss). */
+  queueSchema: string;
   redisUrl: string | undefined;
   adminApiToken: string | undefined;
   wholesaler: { url: string; apiKey: string | undefined; isSandbox: boolean; serviceLayerId: string; timeoutMs: number };
@@ -116,9 +122,11 @@ function toConfig(e: Env): Config {
     host: e.HOST,
     gatewayPort: e.API_GATEWAY_PORT,
     adminPort: e.ADMIN_API_PORT,
+    botManagerPort: e.BOT_MANAGER_PORT,
     database: dbUrl
       ? { kind: "pg", url: dbUrl, poolSize: Number(e.DB_POOL_SIZE) }
       : { kind: "pglite", dataDir: e.DATA_DIR },
+    queueSchema: e.QUEUE_SCHEMA,
     redisUrl: e.REDIS_URL,
     adminApiToken: e.ADMIN_API_TOKEN,
     wholesaler: {

@@ -7,10 +7,16 @@ import type { Config } from "./config.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import type { AppDeps } from "./http/deps.js";
-import type { FinalizeStep } from "./jobs/finalize-meeting.js";
+import { httpMetricsHook } from "./http/metrics-hook.js";
+import type { OpsDeps } from "./http/routes/health.js";
+import { createMemoryRateLimiter, rateLimitHook } from "./http/rate-limit.js";
+import { FINALIZE_QUEUE, type FinalizeStep, NOTIFY_QUEUE } from "./jobs/finalize-meeting.js";
 import { createJobQueue, type JobQueue } from "./jobs/queue.js";
 import { startBackgroundWork } from "./jobs/runner.js";
+import { createReadiness } from "./observability/health.js";
+import { countLiveCache, createMetrics, type Metrics } from "./observability/metrics.js";
 import { createRedisLiveCache } from "./redis/live-cache.js";
+import { createRedisRateLimiter } from "./redis/rate-limit.js";
 import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
 import { createSandbox, type Sandbox } from "./sandbox/index.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
@@ -31,9 +37,14 @@ export interface Deps extends AppDeps {
   /** Shared cache, rate limits and locks across instances; absent without REDIS_URL. */
   redis?: Redis;
   sandbox?: Sandbox;
+  metrics: Metrics;
+  ops: OpsDeps;
+  /** Marks the instance as shutting down: /ready answers 503 from now on. */
+  beginShutdown(): void;
   /** Points the wholesaler's webhooks at our receiver (start-up registration). */
   registerReceiver(baseUrl: string): Promise<void>;
-  close(): Promise<void>;
+  /** Stops background work (running jobs get up to timeoutMs, default SHUTDOWN_TIMEOUT_MS) and closes pools. */
+  close(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 export interface DepsOptions {
@@ -54,6 +65,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   await migrate(db);
   const ctx = { db, clock };
   const secrets = [...config.webhookSecrets];
+  const metrics = createMetrics();
 
   let sandbox: Sandbox | undefined;
   let wholesaler = { url: config.wholesaler.url, key: config.wholesaler.apiKey ?? "" };
@@ -66,20 +78,32 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     apiKey: wholesaler.key,
     serviceLayerId: config.wholesaler.serviceLayerId,
     timeoutMs: config.wholesaler.timeoutMs,
-    clock,
+    // Network timeouts, retry sleeps and the breaker run on real time even when tests simulate meeting time.
+    clock: systemClock,
     logger,
+    onCall: metrics.upstreamCall,
   });
+  client.onBreakerStateChange((to) => metrics.breakerTransition(to));
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
   redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
-  const liveCache =
+  const liveCache = countLiveCache(
     opts.liveCache ??
-    (redis
-      ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs)
-      : createMemoryLiveCache(clock, config.transcriptCacheTtlMs));
-  const queue = createJobQueue(db, { ...(opts.queueSchema ? { schema: opts.queueSchema } : {}), logger });
+      (redis
+        ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs)
+        : createMemoryLiveCache(clock, config.transcriptCacheTtlMs)),
+    metrics.liveCache,
+  );
+  const queue = createJobQueue(db, { schema: opts.queueSchema ?? config.queueSchema, logger });
   await queue.start();
+  let queueRunning = true;
+  let shuttingDown = false;
   const bots = createWholesalerBotManager({ client, db, clock });
-  const notifier = createUserNotifier({ db, clock, allowPrivate: config.allowPrivateWebhooks });
+  const notifier = createUserNotifier({
+    db,
+    clock,
+    allowPrivate: config.allowPrivateWebhooks,
+    onDelivery: metrics.webhookDelivery,
+  });
   const lifecycle = { db, clock, client, queue, ...(opts.crashAt ? { crashAt: opts.crashAt } : {}) };
   const background =
     config.role === "all" || config.role === "bot-manager"
@@ -91,9 +115,35 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
         })
       : undefined;
 
+  metrics.watch({
+    breakerState: () => client.breakerState(),
+    authFailing: () => client.authFailing(),
+    queues: [FINALIZE_QUEUE, NOTIFY_QUEUE],
+    queueDepth: (name) => queue.depth(name),
+    queueFailed: (name) => queue.failedCount(name),
+  });
+  const ready = createReadiness({
+    db,
+    wholesaler: client,
+    queue,
+    queueRunning: () => queueRunning,
+    shuttingDown: () => shuttingDown,
+    probeQueue: FINALIZE_QUEUE,
+    log: logger,
+  });
+  const hooks: NonNullable<AppDeps["hooks"]> = [httpMetricsHook(metrics)];
+  if (config.rateLimit.perSecond > 0) {
+    const local = createMemoryRateLimiter(config.rateLimit, clock);
+    const limiter = redis ? createRedisRateLimiter(redis, config.rateLimit, { fallback: local, log: logger }) : local;
+    hooks.push(rateLimitHook(limiter, metrics.rateLimited));
+  }
+
   return {
     config,
     ctx,
+    hooks,
+    ops: { ready, metrics },
+    metrics,
     botsCtx: { ...ctx, bots, serviceLayerId: config.wholesaler.serviceLayerId },
     eventsCtx: { db, clock, queue, secrets },
     transcriptsCtx: {
@@ -110,9 +160,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     async registerReceiver(baseUrl) {
       await client.setUserWebhook(`${baseUrl.replace(/\/+$/, "")}/webhooks/meeting-finished`, secrets[0]);
     },
-    async close() {
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    async close(o = {}) {
+      shuttingDown = true;
       await background?.stop();
-      await queue.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs });
+      queueRunning = false;
+      await queue.stop({ graceful: true, timeoutMs: o.timeoutMs ?? config.shutdownTimeoutMs });
       await notifier.close();
       await client.close();
       await sandbox?.close();

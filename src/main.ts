@@ -1,10 +1,16 @@
-import { pino } from "pino";
-import { ConfigError, loadConfig, SECRET_VARIABLES } from "./config.js";
-import { createDeps } from "./deps.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createDeps, type Deps } from "./deps.js";
 import { buildApp } from "./http/app.js";
+import { buildOpsApp } from "./http/ops-app.js";
+import { createLogger } from "./observability/logger.js";
+
+type Logger = ReturnType<typeof createLogger>;
+interface Server {
+  close(): Promise<unknown>;
+}
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(undefined, process.argv.slice(2));
   } catch (err) {
@@ -14,14 +20,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({
-    level: config.logLevel,
-    redact: { paths: ["req.headers['x-api-key']", "req.headers['x-admin-api-key']", "req.headers.authorization", ...SECRET_VARIABLES], censor: "<redacted>" },
-  });
+  const logger = createLogger(config.logLevel);
   const deps = await createDeps(config, { logger });
-  logger.info({ role: config.role, database: config.database.kind }, "retailer starting");
-  const servers: Awaited<ReturnType<typeof buildApp>>[] = [];
-  if (config.role === "all" || config.role === "api-gateway") {
+  logger.info(
+    { role: config.role, database: config.database.kind, redis: Boolean(config.redisUrl) },
+    "retailer starting",
+  );
+  const servers: Server[] = [];
+  installShutdown(config, deps, servers, logger);
+  const { role } = config;
+  if (role === "all" || role === "api-gateway") {
     const app = await buildApp("gateway", deps, { logger });
     await app.listen({ port: config.gatewayPort, host: config.host });
     servers.push(app);
@@ -34,24 +42,57 @@ async function main(): Promise<void> {
   if (config.publicUrl) {
     await deps
       .registerReceiver(config.publicUrl)
-      .then(() => logger.info({ url: `${config.publicUrl}/webhooks/meeting-finished` }, "registered webhook receiver with the wholesaler"))
+      .then(() =>
+        logger.info(
+          { url: `${config.publicUrl}/webhooks/meeting-finished` },
+          "registered webhook receiver with the wholesaler",
+        ),
+      )
       .catch((err) => logger.error({ err }, "could not register the webhook receiver with the wholesaler"));
   }
-  if (config.role === "all" || config.role === "admin-api") {
+  if (role === "all" || role === "admin-api") {
     const app = await buildApp("admin", deps, { logger });
     await app.listen({ port: config.adminPort, host: config.host });
     servers.push(app);
   }
+  if (role === "bot-manager") {
+    // No API here: background jobs only, plus probes and metrics for the orchestrator.
+    const app = await buildOpsApp({ ops: deps.ops, metrics: deps.metrics }, { logger });
+    await app.listen({ port: config.botManagerPort, host: config.host });
+    servers.push(app);
+  }
+  logger.info({ role }, "retailer ready");
+}
+
+/**
+ * SIGTERM/SIGINT: /ready turns 503, listeners stop accepting, in-flight requests finish, running jobs get the rest
+ * of the budget, pools close; past SHUTDOWN_TIMEOUT_MS the process exits 1 regardless. A second signal exits at once.
+ */
+function installShutdown(config: Config, deps: Deps, servers: Server[], logger: Logger): void {
+  let closing = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+    if (closing) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    closing = true;
+    const started = Date.now();
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down");
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown timed out; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     timer.unref();
+    deps.beginShutdown();
     await Promise.allSettled(servers.map((s) => s.close()));
-    await deps.close();
+    // Jobs get what is left of the budget, less a margin for closing pools.
+    const left = config.shutdownTimeoutMs - (Date.now() - started);
+    await deps.close({ timeoutMs: Math.max(100, left - Math.min(1000, left / 4)) });
+    logger.info({ ms: Date.now() - started }, "shut down cleanly");
     process.exit(0);
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
 main().catch((err) => {

@@ -13,7 +13,9 @@ import Fastify, {
 import { AppError } from "../errors.js";
 import type { AppDeps } from "./deps.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerHealthRoutes } from "./routes/health.js";
 import { registerGatewayRoutes } from "./routes/index.js";
+import { registerAdminUsageRoutes } from "./routes/usage.js";
 import { ErrorBody } from "./schemas/common.js";
 import { MeetingSchema } from "./schemas/meetings.js";
 import { TokenSchema, UserSchema } from "./schemas/users.js";
@@ -67,9 +69,21 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   const message = kind === "gateway" ? "Welcome to the Vexa API Gateway" : "Vexa Admin API";
-  app.get("/", { schema: { tags: ["meta"], response: { 200: { type: "object", properties: { message: { type: "string" } } } } } }, async () => ({ message }));
+  app.get(
+    "/",
+    {
+      schema: {
+        tags: ["meta"],
+        summary: "Welcome message",
+        response: { 200: { type: "object", properties: { message: { type: "string", examples: [message] } } } },
+      },
+    },
+    async () => ({ message }),
+  );
 
+  registerHealthRoutes(app, deps.ops);
   registerAdminRoutes(app, deps);
+  registerAdminUsageRoutes(app, deps);
   if (kind === "gateway") registerGatewayRoutes(app, deps);
   return app;
 }

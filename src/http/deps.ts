@@ -4,6 +4,7 @@ import type { Ctx } from "../services/context.js";
 import type { EventsCtx } from "../services/meeting-events.js";
 import type { TranscriptsCtx } from "../services/transcripts.js";
 import type { App, AppKind } from "./app.js";
+import type { OpsDeps } from "./routes/health.js";
 
 /** Everything the routes need, built once by the composition root (src/deps.ts). */
 export interface AppDeps {
@@ -14,4 +15,6 @@ export interface AppDeps {
   transcriptsCtx: TranscriptsCtx;
   /** Cross-cutting hooks (metrics, rate limits) installed on every app before the routes. */
   hooks?: ((app: App, kind: AppKind) => void)[];
+  /** /health, /ready and /metrics; without it only /health is served. */
+  ops?: OpsDeps;
 }

@@ -11,6 +11,8 @@ export interface NotifierDeps {
   clock: Clock;
   allowPrivate: boolean;
   timeoutMs?: number;
+  /** Called with each attempt's outcome (delivered, failed, rejected, blocked), for metrics. */
+  onDelivery?: (outcome: string) => void;
 }
 
 export class PermanentDeliveryFailure extends Error {}
@@ -42,6 +44,7 @@ export function createUserNotifier(deps: NotifierDeps) {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [d.userId, d.meetingId, d.eventId, d.url, d.attempt, d.outcome, d.status ?? null, d.error?.slice(0, 500) ?? null],
     );
+    deps.onDelivery?.(d.outcome);
   }
 
   async function notify(job: { meetingId: number; userId: number }, attempt: number): Promise<void> {

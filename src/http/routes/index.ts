@@ -3,6 +3,7 @@ import type { AppDeps } from "../deps.js";
 import { registerBotRoutes } from "./bots.js";
 import { registerMeetingRoutes } from "./meetings.js";
 import { registerTranscriptRoutes } from "./transcripts.js";
+import { registerUserUsageRoutes } from "./usage.js";
 import { registerUserRoutes } from "./user.js";
 import { registerWebhookRoutes } from "./webhooks.js";
 
@@ -12,5 +13,6 @@ export function registerGatewayRoutes(app: App, deps: AppDeps): void {
   registerMeetingRoutes(app, deps);
   registerTranscriptRoutes(app, deps);
   registerUserRoutes(app, deps);
+  registerUserUsageRoutes(app, deps);
   registerWebhookRoutes(app, deps);
 }
