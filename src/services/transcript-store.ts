@@ -106,8 +106,10 @@ export async function readSegments(db: Queryable, meetingId: number): Promise<Se
 /** Vexa's post-meeting aggregation: sorted distinct non-empty speakers and languages. */
 export async function aggregateParticipants(db: Queryable, meetingId: number): Promise<{ participants: string[]; languages: string[] }> {
   const res = await db.query<{ participants: string[] | null; languages: string[] | null }>(
-    `SELECT array(SELECT DISTINCT speaker FROM transcriptions WHERE meeting_id = $1 AND coalesce(speaker, '') <> '' ORDER BY 1 COLLATE "C") AS participants,
-            array(SELECT DISTINCT language FROM transcriptions WHERE meeting_id = $1 AND coalesce(language, '') <> '' ORDER BY 1 COLLATE "C") AS languages`,
+    `SELECT array(SELECT v FROM (SELECT DISTINCT speaker AS v FROM transcriptions WHERE meeting_id = $1 AND coalesce(speaker, '') <> '') d
+                  ORDER BY v COLLATE "C") AS participants,
+            array(SELECT v FROM (SELECT DISTINCT language AS v FROM transcriptions WHERE meeting_id = $1 AND coalesce(language, '') <> '') d
+                  ORDER BY v COLLATE "C") AS languages`,
     [meetingId],
   );
   return { participants: res.rows[0]?.participants ?? [], languages: res.rows[0]?.languages ?? [] };
