@@ -8,7 +8,12 @@ const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: 
 /** Every variable the retailer reads, with its default; the only place process.env is read. */
 const EnvSchema = Type.Object({
   ROLE: Type.Union(
-    [Type.Literal("all"), Type.Literal("api-gateway"), Type.Literal("admin-api"), Type.Literal("bot-manager")],
+    [
+      Type.Literal("all"),
+      Type.Literal("api-gateway"),
+      Type.Literal("admin-api"),
+      Type.Literal("bot-manager"),
+    ],
     { default: "all" },
   ),
   HOST: Type.String({ default: "0.0.0.0" }),
@@ -26,7 +31,10 @@ const EnvSchema = Type.Object({
   QUEUE_SCHEMA: Type.String({ default: "pgboss", pattern: "^[A-Za-z_][A-Za-z0-9_]{0,49}$" }),
   REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
   ADMIN_API_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
-  VEXA_INFRA_API_URL: Type.String({ default: "https://gateway.dev.vexa.ai", pattern: "^(sandbox|https?://.+)$" }),
+  VEXA_INFRA_API_URL: Type.String({
+    default: "https://gateway.dev.vexa.ai",
+    pattern: "^(sandbox|https?://.+)$",
+  }),
   VEXA_INFRA_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SERVICE_LAYER_ID: Type.String({ default: "retailer-1", minLength: 1, maxLength: 100 }),
   WHOLESALER_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
@@ -58,7 +66,12 @@ const DEFAULTS: Record<string, string> = {
 };
 
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties);
-export const SECRET_VARIABLES = ["VEXA_INFRA_API_KEY", "WHOLESALER_WEBHOOK_SECRET", "ADMIN_API_TOKEN", "DB_PASSWORD"];
+export const SECRET_VARIABLES = [
+  "VEXA_INFRA_API_KEY",
+  "WHOLESALER_WEBHOOK_SECRET",
+  "ADMIN_API_TOKEN",
+  "DB_PASSWORD",
+];
 
 type Env = Static<typeof EnvSchema>;
 export type Role = Env["ROLE"];
@@ -75,7 +88,13 @@ export interface Config {
   queueSchema: string;
   redisUrl: string | undefined;
   adminApiToken: string | undefined;
-  wholesaler: { url: string; apiKey: string | undefined; isSandbox: boolean; serviceLayerId: string; timeoutMs: number };
+  wholesaler: {
+    url: string;
+    apiKey: string | undefined;
+    isSandbox: boolean;
+    serviceLayerId: string;
+    timeoutMs: number;
+  };
   webhookSecrets: string[];
   publicUrl: string | undefined;
   allowPrivateWebhooks: boolean;

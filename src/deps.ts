@@ -84,7 +84,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     onCall: metrics.upstreamCall,
   });
   client.onBreakerStateChange((to) => metrics.breakerTransition(to));
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    : undefined;
   redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   const liveCache = countLiveCache(
     opts.liveCache ??
@@ -134,7 +136,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const hooks: NonNullable<AppDeps["hooks"]> = [httpMetricsHook(metrics)];
   if (config.rateLimit.perSecond > 0) {
     const local = createMemoryRateLimiter(config.rateLimit, clock);
-    const limiter = redis ? createRedisRateLimiter(redis, config.rateLimit, { fallback: local, log: logger }) : local;
+    const limiter = redis
+      ? createRedisRateLimiter(redis, config.rateLimit, { fallback: local, log: logger })
+      : local;
     hooks.push(rateLimitHook(limiter, metrics.rateLimited));
   }
 

@@ -29,7 +29,10 @@ export interface BotManager {
   stopBot(botId: string, where: { platform: string; nativeMeetingId: string }): Promise<boolean>;
   /** The user's bots that are requested or running, as Vexa's BotStatus items. */
   getRunningBotsStatus(userId: number): Promise<BotStatus[]>;
-  reconfigureBot(where: { platform: string; nativeMeetingId: string }, config: { language?: string | null; task?: string | null }): Promise<void>;
+  reconfigureBot(
+    where: { platform: string; nativeMeetingId: string },
+    config: { language?: string | null; task?: string | null },
+  ): Promise<void>;
 }
 
 /** Vexa's BotStatus item (baseline §3.5). */

@@ -7,15 +7,29 @@ import type { WholesalerClient } from "../upstream/client.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
 import type { BotManager, BotStatus, StartBotRequest, StartedBot } from "./types.js";
 
-const UPSTREAM_LIVE = new Set(["requested", "joining", "awaiting_admission", "needs_help", "active", "stopping"]);
+const UPSTREAM_LIVE = new Set([
+  "requested",
+  "joining",
+  "awaiting_admission",
+  "needs_help",
+  "active",
+  "stopping",
+]);
 
-export function createWholesalerBotManager(deps: { client: WholesalerClient; db: Queryable; clock: Clock }): BotManager {
+export function createWholesalerBotManager(deps: {
+  client: WholesalerClient;
+  db: Queryable;
+  clock: Clock;
+}): BotManager {
   const { client, db, clock } = deps;
 
   const started = (m: UpstreamMeeting, adopted: boolean): StartedBot => ({
     botId: m.bot_container_id ?? `wholesaler-meeting-${m.id}`,
     // The wholesaler does not publish its session uid; a stable derived id keeps meeting_sessions meaningful.
-    sessionId: createHash("sha256").update(`${m.id}:${m.bot_container_id ?? ""}`).digest("hex").slice(0, 32),
+    sessionId: createHash("sha256")
+      .update(`${m.id}:${m.bot_container_id ?? ""}`)
+      .digest("hex")
+      .slice(0, 32),
     wholesalerMeetingId: m.id,
     adopted,
   });
@@ -55,7 +69,13 @@ export function createWholesalerBotManager(deps: { client: WholesalerClient; db:
     },
 
     async getRunningBotsStatus(userId: number): Promise<BotStatus[]> {
-      const res = await db.query<{ id: number; platform: string; platform_specific_id: string; bot_container_id: string | null; start_time: string | null }>(
+      const res = await db.query<{
+        id: number;
+        platform: string;
+        platform_specific_id: string;
+        bot_container_id: string | null;
+        start_time: string | null;
+      }>(
         `SELECT m.id, m.platform, m.platform_specific_id, m.bot_container_id, COALESCE(um.start_time, um.created_at) AS start_time
            FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
           WHERE um.user_id = $1 AND um.status IN ('requested', 'active') AND um.detached_at IS NULL
@@ -80,9 +100,15 @@ export function createWholesalerBotManager(deps: { client: WholesalerClient; db:
   };
 }
 
-async function findLiveUpstream(client: WholesalerClient, platform: string, nativeId: string): Promise<UpstreamMeeting | undefined> {
+async function findLiveUpstream(
+  client: WholesalerClient,
+  platform: string,
+  nativeId: string,
+): Promise<UpstreamMeeting | undefined> {
   const meetings = await client.listMeetings();
-  return meetings.find((m) => m.platform === platform && m.native_meeting_id === nativeId && UPSTREAM_LIVE.has(m.status));
+  return meetings.find(
+    (m) => m.platform === platform && m.native_meeting_id === nativeId && UPSTREAM_LIVE.has(m.status),
+  );
 }
 
 /** Docker's "Up 37 seconds" wording, which Vexa's BotStatus.status carries. */

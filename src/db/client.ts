@@ -25,7 +25,9 @@ export type DbTarget = { kind: "pg"; url: string; poolSize?: number } | { kind: 
 const TIMESTAMP_OIDS = [1114, 1184];
 
 export async function createDb(target: DbTarget): Promise<Db> {
-  return target.kind === "pg" ? createPgDb(target.url, target.poolSize ?? 10) : createPgliteDb(target.dataDir);
+  return target.kind === "pg"
+    ? createPgDb(target.url, target.poolSize ?? 10)
+    : createPgliteDb(target.dataDir);
 }
 
 async function createPgDb(url: string, poolSize: number): Promise<Db> {

@@ -75,7 +75,9 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
       schema: {
         tags: ["meta"],
         summary: "Welcome message",
-        response: { 200: { type: "object", properties: { message: { type: "string", examples: [message] } } } },
+        response: {
+          200: { type: "object", properties: { message: { type: "string", examples: [message] } } },
+        },
       },
     },
     async () => ({ message }),
@@ -100,7 +102,12 @@ function installJsonParser(app: App): void {
       const pos = Number(/position (\d+)/.exec(String(err))?.[1] ?? 0);
       done(
         new AppError("VALIDATION", [
-          { loc: ["body", pos], msg: "Expecting value", type: "value_error.jsondecode", ctx: { msg: "Expecting value", pos } },
+          {
+            loc: ["body", pos],
+            msg: "Expecting value",
+            type: "value_error.jsondecode",
+            ctx: { msg: "Expecting value", pos },
+          },
         ]),
         undefined,
       );
@@ -111,14 +118,19 @@ function installJsonParser(app: App): void {
 function installErrorHandling(app: App): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (err instanceof AppError) {
-      if (err.opts.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.opts.retryAfterSeconds));
-      if (err.status >= 500 && err.code !== "UPSTREAM_UNAVAILABLE") request.log.error({ err }, "request failed");
+      if (err.opts.retryAfterSeconds !== undefined)
+        reply.header("retry-after", String(err.opts.retryAfterSeconds));
+      if (err.status >= 500 && err.code !== "UPSTREAM_UNAVAILABLE")
+        request.log.error({ err }, "request failed");
       return reply.code(err.status).send({ detail: err.detail });
     }
     if (err.validation) {
-      return reply.code(422).send({ detail: toValidationItems(err.validation, err.validationContext ?? "body") });
+      return reply
+        .code(422)
+        .send({ detail: toValidationItems(err.validation, err.validationContext ?? "body") });
     }
-    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ detail: "Request body too large" });
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      return reply.code(413).send({ detail: "Request body too large" });
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send({ detail: err.message });
     request.log.error({ err }, "unhandled error");
@@ -139,7 +151,11 @@ function openApiDocument(kind: AppKind) {
             description:
               "Vexa-compatible meeting-bot API served by the Vexa Retailer. User routes take `X-API-Key`; `/admin/*` takes `X-Admin-API-Key`.",
           }
-        : { title: "Vexa Admin API", version: "1.2.0", description: "Users, API tokens, stats and usage (`X-Admin-API-Key`)." },
+        : {
+            title: "Vexa Admin API",
+            version: "1.2.0",
+            description: "Users, API tokens, stats and usage (`X-Admin-API-Key`).",
+          },
     components: {
       securitySchemes: {
         ApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-API-Key" },

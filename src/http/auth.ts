@@ -52,7 +52,8 @@ export function requireAdmin(adminToken: string | undefined) {
     }
     const key = request.headers["x-admin-api-key"];
     const given = Array.isArray(key) ? key[0] : key;
-    if (!given || !secretsEqual(given, adminToken)) throw new AppError("FORBIDDEN", "Invalid or missing admin token.");
+    if (!given || !secretsEqual(given, adminToken))
+      throw new AppError("FORBIDDEN", "Invalid or missing admin token.");
   };
 }
 

@@ -1,7 +1,12 @@
 import type { FastifySchemaValidationError } from "fastify";
 import { PLATFORMS, platformEnumError, type ValidationItem } from "../errors.js";
 
-const LOC_ROOT: Record<string, string> = { body: "body", params: "path", querystring: "query", headers: "header" };
+const LOC_ROOT: Record<string, string> = {
+  body: "body",
+  params: "path",
+  querystring: "query",
+  headers: "header",
+};
 
 const TYPE_MESSAGES: Record<string, [string, string]> = {
   string: ["str type expected", "type_error.str"],
@@ -37,11 +42,19 @@ function pathOf(instancePath: string): (string | number)[] {
     .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
-function toItem(e: FastifySchemaValidationError, root: string, path: (string | number)[]): ValidationItem | null {
+function toItem(
+  e: FastifySchemaValidationError,
+  root: string,
+  path: (string | number)[],
+): ValidationItem | null {
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "required":
-      return { loc: [root, ...path, String(params.missingProperty)], msg: "field required", type: "value_error.missing" };
+      return {
+        loc: [root, ...path, String(params.missingProperty)],
+        msg: "field required",
+        type: "value_error.missing",
+      };
     case "enum": {
       const allowed = params.allowedValues as unknown[];
       if (allowed.length === PLATFORMS.length && PLATFORMS.every((p) => allowed.includes(p))) {

@@ -11,8 +11,16 @@ const WAIT_MS = 2000;
  * The live-transcript cache shared by every instance: one instance takes a short Redis lock and calls the
  * wholesaler, the others read its result. An in-process layer in front coalesces readers within an instance.
  */
-export function createRedisLiveCache(redis: Redis, clock: Clock, ttlMs: number, onResult?: (hit: boolean) => void): LiveCache {
-  const sharedGet = async <T>(key: string, fetch: () => Promise<T>): Promise<{ value: T; fetched: boolean }> => {
+export function createRedisLiveCache(
+  redis: Redis,
+  clock: Clock,
+  ttlMs: number,
+  onResult?: (hit: boolean) => void,
+): LiveCache {
+  const sharedGet = async <T>(
+    key: string,
+    fetch: () => Promise<T>,
+  ): Promise<{ value: T; fetched: boolean }> => {
     const k = `retailer:live:${key}`;
     const cached = await redis.get(k);
     if (cached !== null) return { value: JSON.parse(cached) as T, fetched: false };
@@ -24,7 +32,12 @@ export function createRedisLiveCache(redis: Redis, clock: Clock, ttlMs: number, 
         return { value, fetched: true };
       } finally {
         // Release only our own lock (it may have expired and been taken by another instance).
-        await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, `${k}:lock`, token);
+        await redis.eval(
+          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+          1,
+          `${k}:lock`,
+          token,
+        );
       }
     }
     const until = clock.now() + WAIT_MS;

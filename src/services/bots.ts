@@ -40,12 +40,19 @@ const LIVE_FOR_USER = ["requested", "active", "stopping"];
  * POST /bots. One wholesaler bot per meeting: the first request (across all users and instances) claims the
  * meeting row and calls the wholesaler; everyone else attaches to it without an upstream call.
  */
-export async function requestBot(ctx: BotsCtx, user: { id: number; token: string }, input: BotRequest): Promise<MeetingView> {
+export async function requestBot(
+  ctx: BotsCtx,
+  user: { id: number; token: string },
+  input: BotRequest,
+): Promise<MeetingView> {
   const deadline = ctx.clock.now() + (ctx.followerWaitMs ?? 15_000);
   for (;;) {
     const claim = await claimMeeting(ctx, user.id, input);
     if (claim.role === "busy") {
-      throw upstreamUnavailable("The previous bot for this meeting is still leaving. Please retry in a few seconds.", 5);
+      throw upstreamUnavailable(
+        "The previous bot for this meeting is still leaving. Please retry in a few seconds.",
+        5,
+      );
     }
     if (claim.role === "leader") return startUpstream(ctx, user, input, claim.meeting.id);
     if (claim.role === "attached") return viewFor(ctx.db, user.id, claim.meeting.id);
@@ -63,7 +70,8 @@ export async function requestBot(ctx: BotsCtx, user: { id: number; token: string
       throw upstreamUnavailable("The meeting-bot service is slow to respond. Please retry shortly.", 5);
     }
     // The leader's upstream call failed and its rows are gone: try to become the leader ourselves.
-    if (ctx.clock.now() > deadline) throw upstreamUnavailable("The meeting-bot service is unavailable. Please retry shortly.", 5);
+    if (ctx.clock.now() > deadline)
+      throw upstreamUnavailable("The meeting-bot service is unavailable. Please retry shortly.", 5);
   }
 }
 
@@ -71,7 +79,10 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
   const now = nowNaive(ctx);
   return ctx.db.tx(async (tx) => {
     // Serialises one user's requests so the limit check below cannot be raced.
-    const user = await tx.query<{ max_concurrent_bots: number }>("SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE", [userId]);
+    const user = await tx.query<{ max_concurrent_bots: number }>(
+      "SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE",
+      [userId],
+    );
     const own = await latestUserMeeting(tx, userId, input.platform, input.native_meeting_id, LIVE_FOR_USER);
     if (own) {
       throw conflict(
@@ -83,7 +94,8 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
       "SELECT count(*)::int AS n FROM user_meetings WHERE user_id = $1 AND detached_at IS NULL AND status IN ('requested', 'active')",
       [userId],
     );
-    if ((live.rows[0]?.n ?? 0) >= limit) throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
+    if ((live.rows[0]?.n ?? 0) >= limit)
+      throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
 
     let meeting = await findLiveMeeting(tx, input);
     let role: "leader" | "follower" | "attached";
@@ -93,7 +105,13 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
          VALUES ($1, $2, $3, 'requested', $4::jsonb, $5, $5)
          ON CONFLICT (platform, platform_specific_id) WHERE status IN ('requested', 'active', 'stopping') DO NOTHING
          RETURNING id, status`,
-        [userId, input.platform, input.native_meeting_id, JSON.stringify({ is_live: true, service_layer_id: ctx.serviceLayerId }), now],
+        [
+          userId,
+          input.platform,
+          input.native_meeting_id,
+          JSON.stringify({ is_live: true, service_layer_id: ctx.serviceLayerId }),
+          now,
+        ],
       );
       meeting = inserted.rows[0] ?? (await findLiveMeeting(tx, input));
       if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
@@ -110,7 +128,16 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
        ON CONFLICT (user_id, meeting_id) DO UPDATE SET status = EXCLUDED.status, bot_name = EXCLUDED.bot_name,
          language = EXCLUDED.language, task = EXCLUDED.task, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
          attached_at = EXCLUDED.attached_at, start_time = EXCLUDED.start_time, end_time = NULL, detached_at = NULL`,
-      [userId, meeting.id, status, input.bot_name ?? null, input.language ?? null, input.task ?? null, now, status === "active" ? now : null],
+      [
+        userId,
+        meeting.id,
+        status,
+        input.bot_name ?? null,
+        input.language ?? null,
+        input.task ?? null,
+        now,
+        status === "active" ? now : null,
+      ],
     );
     return { role, meeting };
   });
@@ -125,7 +152,12 @@ async function findLiveMeeting(tx: Queryable, input: BotRequest): Promise<Shared
   return res.rows[0];
 }
 
-async function startUpstream(ctx: BotsCtx, user: { id: number; token: string }, input: BotRequest, meetingId: number): Promise<MeetingView> {
+async function startUpstream(
+  ctx: BotsCtx,
+  user: { id: number; token: string },
+  input: BotRequest,
+  meetingId: number,
+): Promise<MeetingView> {
   let started: Awaited<ReturnType<BotManager["startBot"]>>;
   try {
     started = await ctx.bots.startBot({
@@ -178,9 +210,15 @@ async function startUpstream(ctx: BotsCtx, user: { id: number; token: string }, 
   return viewFor(ctx.db, user.id, meetingId);
 }
 
-async function waitForLeader(ctx: BotsCtx, meetingId: number, deadline: number): Promise<"active" | "gone" | "timeout"> {
+async function waitForLeader(
+  ctx: BotsCtx,
+  meetingId: number,
+  deadline: number,
+): Promise<"active" | "gone" | "timeout"> {
   for (;;) {
-    const res = await ctx.db.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1", [meetingId]);
+    const res = await ctx.db.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1", [
+      meetingId,
+    ]);
     const status = res.rows[0]?.status;
     if (status === undefined) return "gone";
     if (status !== "requested") return status === "active" ? "active" : "gone";
@@ -190,11 +228,17 @@ async function waitForLeader(ctx: BotsCtx, meetingId: number, deadline: number):
 }
 
 async function dropAttachment(db: Queryable, userId: number, meetingId: number): Promise<void> {
-  await db.query("DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2 AND status = 'requested'", [userId, meetingId]);
+  await db.query(
+    "DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2 AND status = 'requested'",
+    [userId, meetingId],
+  );
 }
 
 async function viewFor(db: Queryable, userId: number, meetingId: number): Promise<MeetingView> {
-  const res = await db.query<UserMeetingRow>(`${USER_MEETING_SELECT} WHERE um.user_id = $1 AND um.meeting_id = $2`, [userId, meetingId]);
+  const res = await db.query<UserMeetingRow>(
+    `${USER_MEETING_SELECT} WHERE um.user_id = $1 AND um.meeting_id = $2`,
+    [userId, meetingId],
+  );
   if (!res.rows[0]) throw new AppError("INTERNAL", "Internal Server Error");
   return meetingView(res.rows[0]);
 }
@@ -203,18 +247,33 @@ async function viewFor(db: Queryable, userId: number, meetingId: number): Promis
 export function toUserError(err: unknown): unknown {
   if (!(err instanceof UpstreamError)) return err;
   if (err.kind === "limit") {
-    return upstreamUnavailable("The meeting-bot service is at capacity right now. Please retry later.", err.retryAfterSeconds ?? 30, err);
+    return upstreamUnavailable(
+      "The meeting-bot service is at capacity right now. Please retry later.",
+      err.retryAfterSeconds ?? 30,
+      err,
+    );
   }
-  return upstreamUnavailable("The meeting-bot service is temporarily unavailable. Please retry shortly.", err.retryAfterSeconds ?? 5, err);
+  return upstreamUnavailable(
+    "The meeting-bot service is temporarily unavailable. Please retry shortly.",
+    err.retryAfterSeconds ?? 5,
+    err,
+  );
 }
 
 /** DELETE /bots: detaches the caller; the wholesaler bot is stopped only when its last holder leaves. */
-export async function stopBot(ctx: BotsCtx, userId: number, platform: Platform, nativeId: string): Promise<string> {
+export async function stopBot(
+  ctx: BotsCtx,
+  userId: number,
+  platform: Platform,
+  nativeId: string,
+): Promise<string> {
   const mine = await latestUserMeeting(ctx.db, userId, platform, nativeId);
-  if (!mine || mine.status !== "active") throw notFound("Active meeting not found.");
+  if (mine?.status !== "active") throw notFound("Active meeting not found.");
   const now = nowNaive(ctx);
   const isLast = await ctx.db.tx(async (tx) => {
-    const m = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [mine.id]);
+    const m = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [
+      mine.id,
+    ]);
     const others = await tx.query(
       "SELECT 1 FROM user_meetings WHERE meeting_id = $1 AND user_id <> $2 AND detached_at IS NULL AND status IN ('requested', 'active') LIMIT 1",
       [mine.id, userId],
@@ -237,7 +296,9 @@ export async function stopBot(ctx: BotsCtx, userId: number, platform: Platform, 
   });
   if (isLast) {
     // Failure here is repaired by the reconciler, which re-sends the stop for meetings left 'stopping'.
-    await ctx.bots.stopBot(mine.bot_container_id ?? "", { platform, nativeMeetingId: nativeId }).catch(() => false);
+    await ctx.bots
+      .stopBot(mine.bot_container_id ?? "", { platform, nativeMeetingId: nativeId })
+      .catch(() => false);
   }
   return "Stop request accepted and is being processed.";
 }
@@ -257,7 +318,10 @@ export async function reconfigureBot(
     throw notFound(`No active meeting found for platform ${platform} and meeting ID ${nativeId}.`);
   }
   try {
-    await ctx.bots.reconfigureBot({ platform, nativeMeetingId: nativeId }, { language: config.language ?? null, task: config.task ?? null });
+    await ctx.bots.reconfigureBot(
+      { platform, nativeMeetingId: nativeId },
+      { language: config.language ?? null, task: config.task ?? null },
+    );
   } catch (err) {
     if (err instanceof UpstreamError && (err.kind === "not_found" || err.kind === "conflict")) {
       throw conflict("Meeting is active but session information is missing. Cannot process reconfiguration.");

@@ -13,7 +13,11 @@ interface Entry {
   settledAt: number | null;
 }
 
-export function createMemoryLiveCache(clock: Clock, ttlMs: number, onResult?: (hit: boolean) => void): LiveCache {
+export function createMemoryLiveCache(
+  clock: Clock,
+  ttlMs: number,
+  onResult?: (hit: boolean) => void,
+): LiveCache {
   const entries = new Map<string, Entry>();
   return {
     async get<T>(key: string, fetch: () => Promise<T>) {

@@ -37,7 +37,9 @@ export async function receiveWholesalerWebhook(
   const body = input.body as Record<string, unknown> | null;
   if (!body || typeof body !== "object") throw badRequest("Webhook body must be a JSON object.");
   const envelope = typeof body.event_id === "string" && typeof body.data === "object" && body.data !== null;
-  const meeting = (envelope ? (body.data as { meeting?: unknown }).meeting : body) as UpstreamMeetingRef | undefined;
+  const meeting = (envelope ? (body.data as { meeting?: unknown }).meeting : body) as
+    | UpstreamMeetingRef
+    | undefined;
   const upstreamId = Number(meeting?.id ?? meeting?.meeting_id);
   if (!meeting || !Number.isInteger(upstreamId)) throw badRequest("Webhook payload has no meeting id.");
   const status = typeof meeting.status === "string" ? meeting.status : "";

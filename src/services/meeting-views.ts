@@ -91,7 +91,8 @@ const ZOOM_ID = /^(\d{9,11})(?:\?pwd=(.+))?$/;
 /** Vexa's baseline URL rules: informative only, null when no URL can be built (always for Teams). */
 export function constructMeetingUrl(platform: string, nativeId: string | null): string | null {
   if (!nativeId) return null;
-  if (platform === "google_meet") return GOOGLE_MEET_ID.test(nativeId) ? `https://meet.google.com/${nativeId}` : null;
+  if (platform === "google_meet")
+    return GOOGLE_MEET_ID.test(nativeId) ? `https://meet.google.com/${nativeId}` : null;
   if (platform === "zoom") {
     const m = ZOOM_ID.exec(nativeId);
     if (!m) return null;

@@ -1,6 +1,12 @@
 import { badRequest, notFound, type Platform } from "../errors.js";
 import { type Ctx, nowNaive } from "./context.js";
-import { latestUserMeeting, type MeetingView, meetingView, USER_MEETING_SELECT, type UserMeetingRow } from "./meeting-views.js";
+import {
+  latestUserMeeting,
+  type MeetingView,
+  meetingView,
+  USER_MEETING_SELECT,
+  type UserMeetingRow,
+} from "./meeting-views.js";
 import { userView, type UserView } from "./users.js";
 
 const LIVE = ["requested", "active", "stopping"];
@@ -46,14 +52,21 @@ export async function updateMeetingData(
  * Removes the caller's record of the meeting. The shared transcript goes with the last holder; a meeting
  * whose bot is still live keeps its row so finalization can still clean up upstream.
  */
-export async function deleteMeeting(ctx: Ctx, userId: number, platform: Platform, nativeId: string): Promise<string> {
+export async function deleteMeeting(
+  ctx: Ctx,
+  userId: number,
+  platform: Platform,
+  nativeId: string,
+): Promise<string> {
   const meeting = await latestUserMeeting(ctx.db, userId, platform, nativeId);
   if (!meeting) throw notFoundFor(platform, nativeId);
   await ctx.db.tx(async (tx) => {
     await tx.query("DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2", [userId, meeting.id]);
     const holders = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [meeting.id]);
     if (holders.rows.length > 0) return;
-    const live = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [meeting.id]);
+    const live = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [
+      meeting.id,
+    ]);
     if (live.rows[0] && LIVE.includes(live.rows[0].status)) return;
     await purgeMeeting(tx, meeting.id);
   });

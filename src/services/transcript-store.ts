@@ -13,7 +13,8 @@ export interface Segment {
 }
 
 /** What identifies a segment across reads: Vexa keys segments by their start, revising text in place. */
-export const segmentKey = (s: { start: number; absolute_start_time?: string | null }) => s.absolute_start_time ?? s.start.toFixed(3);
+export const segmentKey = (s: { start: number; absolute_start_time?: string | null }) =>
+  s.absolute_start_time ?? s.start.toFixed(3);
 
 export function toSegment(s: {
   start: number;
@@ -41,12 +42,20 @@ export function toSegment(s: {
  * Upserts segments in one statement (arrays unnested server-side, not row by row). With `replace`, segments
  * the wholesaler no longer has are removed, so the stored transcript equals the final one exactly.
  */
-export async function storeSegments(tx: Queryable, meetingId: number, segments: Segment[], opts: { replace: boolean }): Promise<void> {
+export async function storeSegments(
+  tx: Queryable,
+  meetingId: number,
+  segments: Segment[],
+  opts: { replace: boolean },
+): Promise<void> {
   const unique = new Map<string, { s: Segment; seq: number }>();
-  segments.forEach((s, i) => unique.set(segmentKey(s), { s, seq: i }));
+  for (const [i, s] of segments.entries()) unique.set(segmentKey(s), { s, seq: i });
   const rows = [...unique.entries()];
   if (opts.replace) {
-    await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1 AND NOT (segment_key = ANY($2::text[]))", [meetingId, rows.map(([k]) => k)]);
+    await tx.query(
+      "DELETE FROM transcriptions WHERE meeting_id = $1 AND NOT (segment_key = ANY($2::text[]))",
+      [meetingId, rows.map(([k]) => k)],
+    );
   }
   if (rows.length === 0) return;
   const col = <T>(f: (s: Segment, seq: number) => T) => rows.map(([, v]) => f(v.s, v.seq));
@@ -104,7 +113,10 @@ export async function readSegments(db: Queryable, meetingId: number): Promise<Se
 }
 
 /** Vexa's post-meeting aggregation: sorted distinct non-empty speakers and languages. */
-export async function aggregateParticipants(db: Queryable, meetingId: number): Promise<{ participants: string[]; languages: string[] }> {
+export async function aggregateParticipants(
+  db: Queryable,
+  meetingId: number,
+): Promise<{ participants: string[]; languages: string[] }> {
   const res = await db.query<{ participants: string[] | null; languages: string[] | null }>(
     `SELECT array(SELECT v FROM (SELECT DISTINCT speaker AS v FROM transcriptions WHERE meeting_id = $1 AND coalesce(speaker, '') <> '') d
                   ORDER BY v COLLATE "C") AS participants,

@@ -49,7 +49,8 @@ export async function getTranscript(
     try {
       segments = await liveSegments(ctx, m);
     } catch (err) {
-      if (!(err instanceof UpstreamError) || (err.kind !== "unavailable" && err.kind !== "not_found")) throw err;
+      if (!(err instanceof UpstreamError) || (err.kind !== "unavailable" && err.kind !== "not_found"))
+        throw err;
       segments = await readSegments(ctx.db, m.id);
       stale = true;
     }

@@ -16,7 +16,11 @@ export async function setUserWebhook(
   const url = new URL(webhookUrl);
   if (!allowPrivate && isObviouslyPrivateHost(url.hostname)) {
     throw validationError([
-      { loc: ["body", "webhook_url"], msg: "webhook_url must not point to a private or loopback address", type: "value_error.url.host" },
+      {
+        loc: ["body", "webhook_url"],
+        msg: "webhook_url must not point to a private or loopback address",
+        type: "value_error.url.host",
+      },
     ]);
   }
   const secret = newSecret();

@@ -47,25 +47,39 @@ export function userView(u: UserRow): UserView {
 /** Find-or-create by exact email; `created` tells the route whether to answer 201 or 200. */
 export async function createUser(
   ctx: Ctx,
-  input: { email: string; name?: string | null; image_url?: string | null; max_concurrent_bots?: number | null; data?: Record<string, unknown> | null },
+  input: {
+    email: string;
+    name?: string | null;
+    image_url?: string | null;
+    max_concurrent_bots?: number | null;
+    data?: Record<string, unknown> | null;
+  },
 ): Promise<{ user: UserView; created: boolean }> {
   const inserted = await ctx.db.query<UserRow>(
     `INSERT INTO users (email, name, image_url, max_concurrent_bots, data)
      VALUES ($1, $2, $3, COALESCE($4, 1), COALESCE($5::jsonb, '{}'::jsonb))
      ON CONFLICT (email) DO NOTHING RETURNING ${USER_COLUMNS}`,
-    [input.email, input.name ?? null, input.image_url ?? null, input.max_concurrent_bots ?? null, input.data ? JSON.stringify(input.data) : null],
+    [
+      input.email,
+      input.name ?? null,
+      input.image_url ?? null,
+      input.max_concurrent_bots ?? null,
+      input.data ? JSON.stringify(input.data) : null,
+    ],
   );
   if (inserted.rows[0]) return { user: userView(inserted.rows[0]), created: true };
-  const existing = await ctx.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [input.email]);
+  const existing = await ctx.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [
+    input.email,
+  ]);
   if (!existing.rows[0]) throw new Error("user vanished between insert and select");
   return { user: userView(existing.rows[0]), created: false };
 }
 
 export async function listUsers(ctx: Ctx, page: { skip: number; limit: number }): Promise<UserView[]> {
-  const res = await ctx.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY id OFFSET $1 LIMIT $2`, [
-    page.skip,
-    page.limit,
-  ]);
+  const res = await ctx.db.query<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users ORDER BY id OFFSET $1 LIMIT $2`,
+    [page.skip, page.limit],
+  );
   return res.rows.map(userView);
 }
 
@@ -101,7 +115,12 @@ export async function getUserDetail(ctx: Ctx, id: number): Promise<UserView & { 
 export async function updateUser(
   ctx: Ctx,
   id: number,
-  patch: { email?: string | null; name?: string | null; image_url?: string | null; max_concurrent_bots?: number | null },
+  patch: {
+    email?: string | null;
+    name?: string | null;
+    image_url?: string | null;
+    max_concurrent_bots?: number | null;
+  },
 ): Promise<UserView> {
   const user = await getUserRow(ctx.db, id);
   if (!user) throw notFound("User not found");
@@ -113,7 +132,8 @@ export async function updateUser(
   for (const key of ["name", "image_url", "max_concurrent_bots"] as const) {
     if (patch[key] === undefined) continue;
     // Vexa answers 500 "Failed to update user." when null hits the NOT NULL column; we refuse it as bad input.
-    if (key === "max_concurrent_bots" && patch[key] === null) throw badRequest("max_concurrent_bots cannot be null.");
+    if (key === "max_concurrent_bots" && patch[key] === null)
+      throw badRequest("max_concurrent_bots cannot be null.");
     params.push(patch[key]);
     sets.push(`${key} = $${params.length}`);
   }

@@ -32,17 +32,36 @@ export function createUserNotifier(deps: NotifierDeps) {
           const allowed = deps.allowPrivate ? list : list.filter((a) => !isPrivateAddress(a.address));
           const first = allowed[0];
           if (!first) return cb(new Error(`refusing ${hostname}: private address`), "", 0);
-          if ((options as { all?: boolean }).all) return (cb as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
+          if ((options as { all?: boolean }).all)
+            return (cb as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
           cb(null, first.address, first.family);
         }),
     },
   });
 
-  async function record(d: { userId: number; meetingId: number; eventId: string; url: string; attempt: number; outcome: string; status?: number; error?: string }) {
+  async function record(d: {
+    userId: number;
+    meetingId: number;
+    eventId: string;
+    url: string;
+    attempt: number;
+    outcome: string;
+    status?: number;
+    error?: string;
+  }) {
     await deps.db.query(
       `INSERT INTO webhook_deliveries (user_id, meeting_id, event_id, url, attempt, outcome, status_code, error)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [d.userId, d.meetingId, d.eventId, d.url, d.attempt, d.outcome, d.status ?? null, d.error?.slice(0, 500) ?? null],
+      [
+        d.userId,
+        d.meetingId,
+        d.eventId,
+        d.url,
+        d.attempt,
+        d.outcome,
+        d.status ?? null,
+        d.error?.slice(0, 500) ?? null,
+      ],
     );
     deps.onDelivery?.(d.outcome);
   }
@@ -53,10 +72,10 @@ export function createUserNotifier(deps: NotifierDeps) {
       [job.userId],
     );
     const url = user.rows[0]?.url;
-    const view = await deps.db.query<UserMeetingRow>(`${USER_MEETING_SELECT} WHERE um.user_id = $1 AND um.meeting_id = $2`, [
-      job.userId,
-      job.meetingId,
-    ]);
+    const view = await deps.db.query<UserMeetingRow>(
+      `${USER_MEETING_SELECT} WHERE um.user_id = $1 AND um.meeting_id = $2`,
+      [job.userId, job.meetingId],
+    );
     if (!url || !view.rows[0]) return;
     const eventId = `msg_meeting_${job.meetingId}_user_${job.userId}`;
     const body = JSON.stringify(meetingView(view.rows[0]));
@@ -95,7 +114,8 @@ export function createUserNotifier(deps: NotifierDeps) {
     }
     if (status >= 200 && status < 300) return record({ ...base, outcome: "delivered", status });
     // A redirect could lead anywhere (including inside our network): never followed, never retried.
-    const permanent = (status >= 300 && status < 400) || (status >= 400 && status < 500 && status !== 408 && status !== 429);
+    const permanent =
+      (status >= 300 && status < 400) || (status >= 400 && status < 500 && status !== 408 && status !== 429);
     await record({ ...base, outcome: permanent ? "rejected" : "failed", status });
     if (!permanent) throw new Error(`webhook answered ${status}`);
   }

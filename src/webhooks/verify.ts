@@ -2,7 +2,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const TOLERANCE_SECONDS = 300;
 
-export type Verified = { ok: true; scheme: "hmac" | "bearer" | "standard"; webhookId?: string } | { ok: false; reason: string };
+export type Verified =
+  | { ok: true; scheme: "hmac" | "bearer" | "standard"; webhookId?: string }
+  | { ok: false; reason: string };
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -37,7 +39,12 @@ export function standardSignature(secret: string, id: string, ts: string, raw: B
  * Accepts any of the three schemes the wholesaler may use, with any of our (comma-separated, rotating) secrets.
  * Every comparison is constant-time and runs over the exact bytes received.
  */
-export function verifyWholesalerWebhook(headers: Headers, raw: Buffer, secrets: string[], nowMs: number): Verified {
+export function verifyWholesalerWebhook(
+  headers: Headers,
+  raw: Buffer,
+  secrets: string[],
+  nowMs: number,
+): Verified {
   if (secrets.length === 0) return { ok: false, reason: "no webhook secret configured" };
   const sig = header(headers, "x-webhook-signature");
   if (sig) {
@@ -62,7 +69,12 @@ export function verifyWholesalerWebhook(headers: Headers, raw: Buffer, secrets: 
   const auth = header(headers, "authorization");
   if (auth?.startsWith("Bearer ")) {
     const token = auth.slice(7).trim();
-    return secrets.some((s) => safeEqual(createHmac("sha256", "bearer").update(s).digest(), createHmac("sha256", "bearer").update(token).digest()))
+    return secrets.some((s) =>
+      safeEqual(
+        createHmac("sha256", "bearer").update(s).digest(),
+        createHmac("sha256", "bearer").update(token).digest(),
+      ),
+    )
       ? { ok: true, scheme: "bearer" }
       : { ok: false, reason: "bad bearer token" };
   }

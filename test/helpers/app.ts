@@ -22,7 +22,17 @@ export interface TestApp {
   env: Record<string, string>;
   dbUrl?: string;
   /** Sends a request to the gateway (default) or admin app through inject; parses JSON bodies. */
-  call(method: string, url: string, opts?: { body?: unknown; key?: string; adminKey?: string; app?: "gateway" | "admin"; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown>; raw: string }>;
+  call(
+    method: string,
+    url: string,
+    opts?: {
+      body?: unknown;
+      key?: string;
+      adminKey?: string;
+      app?: "gateway" | "admin";
+      headers?: Record<string, string>;
+    },
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown>; raw: string }>;
   /** A brand-new user with a fresh API key: every test gets its own tenant. */
   newUser(opts?: { max_concurrent_bots?: number }): Promise<{ id: number; key: string; email: string }>;
   close(): Promise<void>;
@@ -63,9 +73,15 @@ export async function startTestApp(
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.key !== undefined) headers["x-api-key"] = o.key;
     if (o.adminKey !== undefined) headers["x-admin-api-key"] = o.adminKey;
-    const payload = o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+    const payload =
+      o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body);
     if (payload !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
-    const res = await (o.app === "admin" ? admin : gateway).inject({ method: method as "GET", url: path, headers, payload });
+    const res = await (o.app === "admin" ? admin : gateway).inject({
+      method: method as "GET",
+      url: path,
+      headers,
+      payload,
+    });
     let body: unknown = res.body;
     try {
       body = res.body ? JSON.parse(res.body) : null;

@@ -16,7 +16,9 @@ async function pgAnswers(): Promise<boolean> {
     pgAvailable = true;
   } catch {
     pgAvailable = false;
-    console.warn(`NOTICE: no PostgreSQL answers at ${PG_SERVER}; the PostgreSQL leg of this file is skipped.`);
+    console.warn(
+      `NOTICE: no PostgreSQL answers at ${PG_SERVER}; the PostgreSQL leg of this file is skipped.`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -29,7 +31,11 @@ export async function legs(): Promise<Leg[]> {
 }
 
 /** A private schema in the `test` database, so parallel files and runs never see each other's rows. */
-export async function createPgSchemaUrl(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
+export async function createPgSchemaUrl(): Promise<{
+  url: string;
+  schema: string;
+  drop: () => Promise<void>;
+}> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_SERVER });
   await admin.connect();
@@ -49,7 +55,9 @@ export async function createPgSchemaUrl(): Promise<{ url: string; schema: string
   };
 }
 
-export async function createTestDb(leg: Leg): Promise<{ db: Db; url?: string; queueSchema: string; drop: () => Promise<void> }> {
+export async function createTestDb(
+  leg: Leg,
+): Promise<{ db: Db; url?: string; queueSchema: string; drop: () => Promise<void> }> {
   if (leg === "pglite") {
     const db = await createDb({ kind: "pglite", dataDir: "memory://" });
     return { db, queueSchema: "pgboss", drop: async () => undefined };

@@ -1,5 +1,9 @@
 /** Polls until fn returns a truthy value (real time), failing with the last value after timeoutMs. */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 30_000, label = "condition"): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 30_000,
+  label = "condition",
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < until) {

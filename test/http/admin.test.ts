@@ -20,10 +20,20 @@ describe.each(await legs())("admin API on %s", (leg) => {
 
   it("find-or-create: 201 then 200, honouring max_concurrent_bots and data at creation", async () => {
     const email = `fc-${Date.now()}@example.com`;
-    const first = await t.call("POST", "/admin/users", { ...admin, app: "admin", body: { email, name: "Ada", max_concurrent_bots: 4, data: { plan: "pro" } } });
+    const first = await t.call("POST", "/admin/users", {
+      ...admin,
+      app: "admin",
+      body: { email, name: "Ada", max_concurrent_bots: 4, data: { plan: "pro" } },
+    });
     expect(first.status, first.raw).toBe(201);
     expect(Object.keys(first.body)).toEqual(USER_KEYS);
-    expect(first.body).toMatchObject({ email, name: "Ada", image_url: null, max_concurrent_bots: 4, data: { plan: "pro" } });
+    expect(first.body).toMatchObject({
+      email,
+      name: "Ada",
+      image_url: null,
+      max_concurrent_bots: 4,
+      data: { plan: "pro" },
+    });
     expect(first.body.created_at).toMatch(NAIVE_TS);
     const again = await t.call("POST", "/admin/users", { ...admin, body: { email, name: "Other" } });
     expect(again.status).toBe(200);
@@ -35,9 +45,15 @@ describe.each(await legs())("admin API on %s", (leg) => {
   it("rejects an invalid email with pydantic's 422 shape", async () => {
     const res = await t.call("POST", "/admin/users", { ...admin, body: { email: "not-an-email" } });
     expect(res.status).toBe(422);
-    expect(res.body).toEqual({ detail: [{ loc: ["body", "email"], msg: "value is not a valid email address", type: "value_error.email" }] });
+    expect(res.body).toEqual({
+      detail: [
+        { loc: ["body", "email"], msg: "value is not a valid email address", type: "value_error.email" },
+      ],
+    });
     const missing = await t.call("POST", "/admin/users", { ...admin, body: {} });
-    expect(missing.body).toEqual({ detail: [{ loc: ["body", "email"], msg: "field required", type: "value_error.missing" }] });
+    expect(missing.body).toEqual({
+      detail: [{ loc: ["body", "email"], msg: "field required", type: "value_error.missing" }],
+    });
   });
 
   it("lists with skip and limit, finds by email and id", async () => {
@@ -52,7 +68,9 @@ describe.each(await legs())("admin API on %s", (leg) => {
     expect(page.body[0].id).toBe(ids[1]);
     const byEmail = await t.call("GET", `/admin/users/email/${a.email}`, admin);
     expect(byEmail.body.id).toBe(a.id);
-    expect((await t.call("GET", "/admin/users/email/nobody@example.com", admin)).body).toEqual({ detail: "User not found" });
+    expect((await t.call("GET", "/admin/users/email/nobody@example.com", admin)).body).toEqual({
+      detail: "User not found",
+    });
     const detail = await t.call("GET", `/admin/users/${a.id}`, admin);
     expect(Object.keys(detail.body)).toEqual([...USER_KEYS, "api_tokens"]);
     expect(detail.body.api_tokens).toHaveLength(1);
@@ -60,7 +78,11 @@ describe.each(await legs())("admin API on %s", (leg) => {
     expect([notFound.status, notFound.body]).toEqual([404, { detail: "User not found" }]);
     const bad = await t.call("GET", "/admin/users/abc", admin);
     expect(bad.status).toBe(422);
-    expect(bad.body.detail[0]).toMatchObject({ loc: ["path", "user_id"], msg: "value is not a valid integer", type: "type_error.integer" });
+    expect(bad.body.detail[0]).toMatchObject({
+      loc: ["path", "user_id"],
+      msg: "value is not a valid integer",
+      type: "type_error.integer",
+    });
   });
 
   it("masks tokens in the detail view and stores only a hash", async () => {
@@ -71,7 +93,10 @@ describe.each(await legs())("admin API on %s", (leg) => {
     expect(masked).not.toBe(u.key);
     expect(masked.slice(0, 4)).toBe(u.key.slice(0, 4));
     expect(masked).toContain("*");
-    const stored = await t.deps.db.query<{ token: string }>("SELECT token FROM api_tokens WHERE user_id = $1", [u.id]);
+    const stored = await t.deps.db.query<{ token: string }>(
+      "SELECT token FROM api_tokens WHERE user_id = $1",
+      [u.id],
+    );
     expect(stored.rows[0]?.token).not.toBe(u.key);
     expect(stored.rows[0]?.token).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -81,10 +106,19 @@ describe.each(await legs())("admin API on %s", (leg) => {
     const res = await t.call("PATCH", `/admin/users/${u.id}`, { ...admin, body: { max_concurrent_bots: 7 } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: u.id, max_concurrent_bots: 7, email: u.email, name: null });
-    const renamed = await t.call("PATCH", `/admin/users/${u.id}`, { ...admin, body: { name: "Grace", email: u.email } });
+    const renamed = await t.call("PATCH", `/admin/users/${u.id}`, {
+      ...admin,
+      body: { name: "Grace", email: u.email },
+    });
     expect(renamed.body).toMatchObject({ name: "Grace", max_concurrent_bots: 7 });
-    const email = await t.call("PATCH", `/admin/users/${u.id}`, { ...admin, body: { email: "x@example.com" } });
-    expect([email.status, email.body]).toEqual([400, { detail: "Cannot change user email via this endpoint." }]);
+    const email = await t.call("PATCH", `/admin/users/${u.id}`, {
+      ...admin,
+      body: { email: "x@example.com" },
+    });
+    expect([email.status, email.body]).toEqual([
+      400,
+      { detail: "Cannot change user email via this endpoint." },
+    ]);
     const missing = await t.call("PATCH", "/admin/users/999999", { ...admin, body: { name: "x" } });
     expect([missing.status, missing.body]).toEqual([404, { detail: "User not found" }]);
   });
@@ -100,7 +134,9 @@ describe.each(await legs())("admin API on %s", (leg) => {
     expect([del.status, del.raw]).toEqual([204, ""]);
     const gone = await t.call("DELETE", `/admin/tokens/${created.body.id}`, admin);
     expect([gone.status, gone.body]).toEqual([404, { detail: "Token not found" }]);
-    expect((await t.call("GET", "/meetings", { key: created.body.token })).body).toEqual({ detail: "Invalid API token" });
+    expect((await t.call("GET", "/meetings", { key: created.body.token })).body).toEqual({
+      detail: "Invalid API token",
+    });
     const noUser = await t.call("POST", "/admin/users/999999/tokens", admin);
     expect([noUser.status, noUser.body]).toEqual([404, { detail: "User not found" }]);
   });
@@ -124,7 +160,11 @@ describe.each(await legs())("admin API on %s", (leg) => {
     const u = await t.newUser();
     for (const app of ["gateway", "admin"] as const) {
       for (const adminKey of [undefined, "wrong", u.key]) {
-        const res = await t.call(method, url, { app, body: method === "GET" || method === "DELETE" ? undefined : {}, ...(adminKey ? { adminKey } : {}) });
+        const res = await t.call(method, url, {
+          app,
+          body: method === "GET" || method === "DELETE" ? undefined : {},
+          ...(adminKey ? { adminKey } : {}),
+        });
         expect([res.status, res.body]).toEqual([403, { detail: "Invalid or missing admin token." }]);
       }
     }
@@ -136,7 +176,10 @@ describe("admin API without ADMIN_API_TOKEN", () => {
     const t = await startTestApp("pglite", { ADMIN_API_TOKEN: "" });
     try {
       const res = await t.call("GET", "/admin/users", { adminKey: "anything" });
-      expect([res.status, res.body]).toEqual([500, { detail: "Admin authentication is not configured on the server." }]);
+      expect([res.status, res.body]).toEqual([
+        500,
+        { detail: "Admin authentication is not configured on the server." },
+      ]);
     } finally {
       await t.close();
     }

@@ -6,9 +6,23 @@ import { buildApp } from "../../src/http/app.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 
-const MEETING_KEYS = ["id", "user_id", "platform", "native_meeting_id", "constructed_meeting_url", "status", "bot_container_id", "start_time", "end_time", "data", "created_at", "updated_at"];
+const MEETING_KEYS = [
+  "id",
+  "user_id",
+  "platform",
+  "native_meeting_id",
+  "constructed_meeting_url",
+  "status",
+  "bot_container_id",
+  "start_time",
+  "end_time",
+  "data",
+  "created_at",
+  "updated_at",
+];
 let n = 0;
-const letters = (x: number, len: number) => Array.from({ length: len }, (_, i) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(x / 26 ** i) % 26]).join("");
+const letters = (x: number, len: number) =>
+  Array.from({ length: len }, (_, i) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(x / 26 ** i) % 26]).join("");
 const runTag = Math.floor(Math.random() * 26 ** 4);
 const meetId = () => `${letters(n++, 3)}-${letters(runTag, 4)}-${letters(process.pid, 3)}`;
 const calls = (t: TestApp, route: string) => t.sandbox.calls()[route] ?? 0;
@@ -24,7 +38,10 @@ describe.each(await legs())("bots on %s", (leg) => {
     const u = await t.newUser();
     const native = meetId();
     const before = calls(t, "POST /bots");
-    const res = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native, bot_name: "Notes" } });
+    const res = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native, bot_name: "Notes" },
+    });
     expect(res.status, res.raw).toBe(201);
     expect(Object.keys(res.body)).toEqual(MEETING_KEYS);
     expect(res.body).toMatchObject({
@@ -38,22 +55,41 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
     expect(res.body.start_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/);
     expect(calls(t, "POST /bots")).toBe(before + 1);
-    const row = await t.deps.db.query<{ data: Record<string, unknown> }>("SELECT data FROM meetings WHERE id = $1", [res.body.id]);
-    expect(row.rows[0]?.data).toMatchObject({ is_live: true, service_layer_id: "retailer-1", bot_id: res.body.bot_container_id });
+    const row = await t.deps.db.query<{ data: Record<string, unknown> }>(
+      "SELECT data FROM meetings WHERE id = $1",
+      [res.body.id],
+    );
+    expect(row.rows[0]?.data).toMatchObject({
+      is_live: true,
+      service_layer_id: "retailer-1",
+      bot_id: res.body.bot_container_id,
+    });
     expect(row.rows[0]?.data.wholesaler_meeting_id).toEqual(expect.any(Number));
-    const upstream = await fetch(`${t.sandboxUrl}/meetings`, { headers: { "x-api-key": t.sandboxKey } }).catch(() => null);
+    const upstream = await fetch(`${t.sandboxUrl}/meetings`, {
+      headers: { "x-api-key": t.sandboxKey },
+    }).catch(() => null);
     if (upstream?.ok) {
-      const body = (await upstream.json()) as { meetings: { native_meeting_id: string; data: Record<string, unknown> }[] };
-      expect(body.meetings.find((m) => m.native_meeting_id === native)?.data).toMatchObject({ service_layer_id: "retailer-1" });
+      const body = (await upstream.json()) as {
+        meetings: { native_meeting_id: string; data: Record<string, unknown> }[];
+      };
+      expect(body.meetings.find((m) => m.native_meeting_id === native)?.data).toMatchObject({
+        service_layer_id: "retailer-1",
+      });
     }
   });
 
   it("refuses the same user's duplicate with 409 and no upstream call", async () => {
     const u = await t.newUser({ max_concurrent_bots: 3 });
     const native = meetId();
-    const first = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    const first = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     const before = calls(t, "POST /bots");
-    const dup = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    const dup = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     expect(dup.status).toBe(409);
     expect(dup.body).toEqual({
       detail: `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${first.body.id}`,
@@ -63,14 +99,29 @@ describe.each(await legs())("bots on %s", (leg) => {
 
   it("403 past max_concurrent_bots leaves no row behind; an admin raise applies at once", async () => {
     const u = await t.newUser({ max_concurrent_bots: 1 });
-    await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: meetId() } });
+    await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: meetId() },
+    });
     const before = calls(t, "POST /bots");
-    const over = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: meetId() } });
-    expect([over.status, over.body]).toEqual([403, { detail: "User has reached the maximum concurrent bot limit (1)." }]);
+    const over = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: meetId() },
+    });
+    expect([over.status, over.body]).toEqual([
+      403,
+      { detail: "User has reached the maximum concurrent bot limit (1)." },
+    ]);
     expect(calls(t, "POST /bots")).toBe(before);
     expect((await t.call("GET", "/meetings", { key: u.key })).body.meetings).toHaveLength(1);
-    await t.call("PATCH", `/admin/users/${u.id}`, { adminKey: "test-admin-token", body: { max_concurrent_bots: 2 } });
-    const ok = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: meetId() } });
+    await t.call("PATCH", `/admin/users/${u.id}`, {
+      adminKey: "test-admin-token",
+      body: { max_concurrent_bots: 2 },
+    });
+    const ok = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: meetId() },
+    });
     expect(ok.status).toBe(201);
   });
 
@@ -78,26 +129,41 @@ describe.each(await legs())("bots on %s", (leg) => {
     const a = await t.newUser();
     const b = await t.newUser();
     const native = meetId();
-    const ra = await t.call("POST", "/bots", { key: a.key, body: { platform: "google_meet", native_meeting_id: native, bot_name: "A-bot" } });
+    const ra = await t.call("POST", "/bots", {
+      key: a.key,
+      body: { platform: "google_meet", native_meeting_id: native, bot_name: "A-bot" },
+    });
     const before = calls(t, "POST /bots");
-    const rb = await t.call("POST", "/bots", { key: b.key, body: { platform: "google_meet", native_meeting_id: native, bot_name: "B-bot" } });
+    const rb = await t.call("POST", "/bots", {
+      key: b.key,
+      body: { platform: "google_meet", native_meeting_id: native, bot_name: "B-bot" },
+    });
     expect(rb.status, rb.raw).toBe(201);
     expect(calls(t, "POST /bots")).toBe(before);
     expect(rb.body).toMatchObject({ id: ra.body.id, user_id: b.id, status: "active" });
-    await t.call("PATCH", `/meetings/google_meet/${native}`, { key: a.key, body: { data: { name: "A's name" } } });
+    await t.call("PATCH", `/meetings/google_meet/${native}`, {
+      key: a.key,
+      body: { data: { name: "A's name" } },
+    });
     const bMeetings = await t.call("GET", "/meetings", { key: b.key });
     expect(bMeetings.body.meetings[0].data).toEqual({});
     const aStatus = await t.call("GET", "/bots/status", { key: a.key });
     const bStatus = await t.call("GET", "/bots/status", { key: b.key });
     expect(aStatus.body.running_bots).toHaveLength(1);
-    expect(bStatus.body.running_bots[0]).toMatchObject({ platform: "google_meet", native_meeting_id: native, labels: { "vexa.user_id": String(b.id) } });
+    expect(bStatus.body.running_bots[0]).toMatchObject({
+      platform: "google_meet",
+      native_meeting_id: native,
+      labels: { "vexa.user_id": String(b.id) },
+    });
 
     // The first to leave only detaches; the upstream bot stops when the last holder stops.
     const stopsBefore = calls(t, "DELETE /bots/{platform}/{native_meeting_id}");
     const sa = await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key });
     expect([sa.status, sa.body]).toEqual([202, { message: "Stop request accepted and is being processed." }]);
     expect(calls(t, "DELETE /bots/{platform}/{native_meeting_id}")).toBe(stopsBefore);
-    expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key })).body).toEqual({ detail: "Active meeting not found." });
+    expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key })).body).toEqual({
+      detail: "Active meeting not found.",
+    });
     expect((await t.call("GET", "/bots/status", { key: a.key })).body.running_bots).toEqual([]);
     expect((await t.call("GET", "/bots/status", { key: b.key })).body.running_bots).toHaveLength(1);
     const sb = await t.call("DELETE", `/bots/google_meet/${native}`, { key: b.key });
@@ -112,7 +178,9 @@ describe.each(await legs())("bots on %s", (leg) => {
     const native = meetId();
     const before = calls(t, "POST /bots");
     const results = await Promise.all(
-      users.map((u) => t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } })),
+      users.map((u) =>
+        t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(users.map(() => 201));
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
@@ -122,20 +190,41 @@ describe.each(await legs())("bots on %s", (leg) => {
   it("PUT config: 202 when active, 409 when not active, 404 when unknown", async () => {
     const u = await t.newUser();
     const native = meetId();
-    await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
-    const ok = await t.call("PUT", `/bots/google_meet/${native}/config`, { key: u.key, body: { language: "es" } });
-    expect([ok.status, ok.body]).toEqual([202, { message: "Reconfiguration request accepted and sent to the bot." }]);
+    await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
+    const ok = await t.call("PUT", `/bots/google_meet/${native}/config`, {
+      key: u.key,
+      body: { language: "es" },
+    });
+    expect([ok.status, ok.body]).toEqual([
+      202,
+      { message: "Reconfiguration request accepted and sent to the bot." },
+    ]);
     await t.call("DELETE", `/bots/google_meet/${native}`, { key: u.key });
-    const stopped = await t.call("PUT", `/bots/google_meet/${native}/config`, { key: u.key, body: { language: "es" } });
-    expect([stopped.status, stopped.body]).toEqual([409, { detail: "Meeting found but is not active (status: 'stopping'). Cannot reconfigure." }]);
+    const stopped = await t.call("PUT", `/bots/google_meet/${native}/config`, {
+      key: u.key,
+      body: { language: "es" },
+    });
+    expect([stopped.status, stopped.body]).toEqual([
+      409,
+      { detail: "Meeting found but is not active (status: 'stopping'). Cannot reconfigure." },
+    ]);
     const unknown = await t.call("PUT", "/bots/google_meet/zzz-zzzz-zzz/config", { key: u.key, body: {} });
-    expect([unknown.status, unknown.body]).toEqual([404, { detail: "No active meeting found for platform google_meet and meeting ID zzz-zzzz-zzz." }]);
+    expect([unknown.status, unknown.body]).toEqual([
+      404,
+      { detail: "No active meeting found for platform google_meet and meeting ID zzz-zzzz-zzz." },
+    ]);
   });
 
   it("validates like Vexa and never reaches the wholesaler on auth or validation failure", async () => {
     const u = await t.newUser();
     const before = calls(t, "POST /bots");
-    const bad = await t.call("POST", "/bots", { key: u.key, body: { platform: "webex", native_meeting_id: "x" } });
+    const bad = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "webex", native_meeting_id: "x" },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.detail[0]).toEqual({
       loc: ["body", "platform"],
@@ -144,10 +233,17 @@ describe.each(await legs())("bots on %s", (leg) => {
       ctx: { enum_values: ["google_meet", "zoom", "teams"] },
     });
     const missing = await t.call("POST", "/bots", { key: u.key, body: { platform: "zoom" } });
-    expect(missing.body.detail).toEqual([{ loc: ["body", "native_meeting_id"], msg: "field required", type: "value_error.missing" }]);
-    const noKey = await t.call("POST", "/bots", { body: { platform: "zoom", native_meeting_id: "123456789" } });
+    expect(missing.body.detail).toEqual([
+      { loc: ["body", "native_meeting_id"], msg: "field required", type: "value_error.missing" },
+    ]);
+    const noKey = await t.call("POST", "/bots", {
+      body: { platform: "zoom", native_meeting_id: "123456789" },
+    });
     expect([noKey.status, noKey.body]).toEqual([403, { detail: "Missing API token (X-API-Key header)" }]);
-    const badKey = await t.call("POST", "/bots", { key: "nope", body: { platform: "zoom", native_meeting_id: "123456789" } });
+    const badKey = await t.call("POST", "/bots", {
+      key: "nope",
+      body: { platform: "zoom", native_meeting_id: "123456789" },
+    });
     expect([badKey.status, badKey.body]).toEqual([403, { detail: "Invalid API token" }]);
     const badPath = await t.call("DELETE", "/bots/webex/abc", {});
     expect(badPath.status).toBe(422);
@@ -160,7 +256,10 @@ describe.each(await legs())("bots on %s", (leg) => {
     t.sandbox.faults.set("POST /bots", { outage: true });
     try {
       const started = Date.now();
-      const res = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: meetId() } });
+      const res = await t.call("POST", "/bots", {
+        key: u.key,
+        body: { platform: "google_meet", native_meeting_id: meetId() },
+      });
       expect(Date.now() - started).toBeLessThan(2000);
       expect(res.status, res.raw).toBe(503);
       expect(res.headers["retry-after"]).toBeDefined();
@@ -181,29 +280,48 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
     expect(direct.status).toBe(201);
     const upstreamMeeting = (await direct.json()) as { id: number };
-    const res = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    const res = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     expect(res.status, res.raw).toBe(201);
-    const row = await t.deps.db.query<{ data: Record<string, unknown> }>("SELECT data FROM meetings WHERE id = $1", [res.body.id]);
+    const row = await t.deps.db.query<{ data: Record<string, unknown> }>(
+      "SELECT data FROM meetings WHERE id = $1",
+      [res.body.id],
+    );
     expect(row.rows[0]?.data).toMatchObject({ wholesaler_meeting_id: upstreamMeeting.id, adopted: true });
   });
 });
 
 describe.each(await legs())("bots with a wholesaler at capacity on %s", (leg) => {
-  it.each([403, 429] as const)("an upstream %s limit becomes a 503 with Retry-After, not the user's fault", async (limitStatus) => {
-    const t = await startTestApp(leg, {}, { sandbox: { maxConcurrentBots: 1, limitStatus } });
-    try {
-      const a = await t.newUser();
-      const b = await t.newUser();
-      expect((await t.call("POST", "/bots", { key: a.key, body: { platform: "google_meet", native_meeting_id: "aaa-bbbb-ccc" } })).status).toBe(201);
-      const res = await t.call("POST", "/bots", { key: b.key, body: { platform: "google_meet", native_meeting_id: "ddd-eeee-fff" } });
-      expect(res.status).toBe(503);
-      expect(res.headers["retry-after"]).toBeDefined();
-      expect(res.body.detail).toMatch(/capacity/);
-      expect((await t.call("GET", "/meetings", { key: b.key })).body.meetings).toEqual([]);
-    } finally {
-      await t.close();
-    }
-  });
+  it.each([403, 429] as const)(
+    "an upstream %s limit becomes a 503 with Retry-After, not the user's fault",
+    async (limitStatus) => {
+      const t = await startTestApp(leg, {}, { sandbox: { maxConcurrentBots: 1, limitStatus } });
+      try {
+        const a = await t.newUser();
+        const b = await t.newUser();
+        expect(
+          (
+            await t.call("POST", "/bots", {
+              key: a.key,
+              body: { platform: "google_meet", native_meeting_id: "aaa-bbbb-ccc" },
+            })
+          ).status,
+        ).toBe(201);
+        const res = await t.call("POST", "/bots", {
+          key: b.key,
+          body: { platform: "google_meet", native_meeting_id: "ddd-eeee-fff" },
+        });
+        expect(res.status).toBe(503);
+        expect(res.headers["retry-after"]).toBeDefined();
+        expect(res.body.detail).toMatch(/capacity/);
+        expect((await t.call("GET", "/meetings", { key: b.key })).body.meetings).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    },
+  );
 });
 
 describe("two retailer instances sharing one PostgreSQL", async () => {
@@ -229,7 +347,11 @@ describe("two retailer instances sharing one PostgreSQL", async () => {
       expect(results.map((r) => r.statusCode)).toEqual(users.map(() => 201));
       expect(calls(t, "POST /bots")).toBe(1);
       // Stoppable through the other instance.
-      const stop = await gateway2.inject({ method: "DELETE", url: `/bots/google_meet/${native}`, headers: { "x-api-key": users[0]!.key } });
+      const stop = await gateway2.inject({
+        method: "DELETE",
+        url: `/bots/google_meet/${native}`,
+        headers: { "x-api-key": users[0]!.key },
+      });
       expect(stop.statusCode).toBe(202);
     } finally {
       await gateway2.close();

@@ -4,8 +4,26 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
 
-const SEGMENT_KEYS = ["start", "end", "text", "language", "created_at", "speaker", "absolute_start_time", "absolute_end_time"];
-const TRANSCRIPT_KEYS = ["id", "platform", "native_meeting_id", "constructed_meeting_url", "status", "start_time", "end_time", "segments"];
+const SEGMENT_KEYS = [
+  "start",
+  "end",
+  "text",
+  "language",
+  "created_at",
+  "speaker",
+  "absolute_start_time",
+  "absolute_end_time",
+];
+const TRANSCRIPT_KEYS = [
+  "id",
+  "platform",
+  "native_meeting_id",
+  "constructed_meeting_url",
+  "status",
+  "start_time",
+  "end_time",
+  "segments",
+];
 const MIN = 60_000;
 const calls = (t: TestApp, route: string) => t.sandbox.calls()[route] ?? 0;
 const GET_T = "GET /transcripts/{platform}/{native_meeting_id}";
@@ -28,7 +46,10 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
   it("serves a live meeting from the wholesaler and the finished one from the store, with identical segments", async () => {
     const u = await t.newUser();
     const native = "liv-eone-abc";
-    const started = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    const started = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     expect(started.status, started.raw).toBe(201);
     clock.advance(10 * MIN);
     const live = await t.call("GET", `/transcripts/google_meet/${native}`, { key: u.key });
@@ -38,7 +59,9 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
     expect(Object.keys(live.body.segments[0])).toEqual(SEGMENT_KEYS);
     expect(live.body.segments[0].absolute_start_time).toMatch(/\+00:00$/);
     expect(live.body).toMatchObject({ id: started.body.id, status: "active", native_meeting_id: native });
-    const direct = await fetch(`${t.sandboxUrl}/transcripts/google_meet/${native}`, { headers: { "x-api-key": t.sandboxKey } });
+    const direct = await fetch(`${t.sandboxUrl}/transcripts/google_meet/${native}`, {
+      headers: { "x-api-key": t.sandboxKey },
+    });
     expect(((await direct.json()) as { segments: unknown[] }).segments).toEqual(live.body.segments);
 
     expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: u.key })).status).toBe(202);
@@ -70,11 +93,17 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
   it("coalesces 200 concurrent readers of one live meeting into a handful of upstream calls", async () => {
     const users = await Promise.all(Array.from({ length: 4 }, () => t.newUser()));
     const native = "coa-lesc-ing";
-    for (const u of users) await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    for (const u of users)
+      await t.call("POST", "/bots", {
+        key: u.key,
+        body: { platform: "google_meet", native_meeting_id: native },
+      });
     clock.advance(5 * MIN);
     const before = calls(t, GET_T);
     const reads = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => t.call("GET", `/transcripts/google_meet/${native}`, { key: users[i % users.length]!.key })),
+      Array.from({ length: 200 }, (_, i) =>
+        t.call("GET", `/transcripts/google_meet/${native}`, { key: users[i % users.length]!.key }),
+      ),
     );
     expect(reads.every((r) => r.status === 200)).toBe(true);
     expect(calls(t, GET_T) - before).toBeLessThanOrEqual(3);
@@ -84,16 +113,24 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
     const a = await t.newUser();
     const b = await t.newUser();
     const native = "win-dowa-bcd";
-    await t.call("POST", "/bots", { key: a.key, body: { platform: "google_meet", native_meeting_id: native } });
+    await t.call("POST", "/bots", {
+      key: a.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     clock.advance(15 * MIN);
     const joinedAt = clock.now();
-    await t.call("POST", "/bots", { key: b.key, body: { platform: "google_meet", native_meeting_id: native } });
+    await t.call("POST", "/bots", {
+      key: b.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     clock.advance(25 * MIN);
     const leftAt = clock.now();
     expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: b.key })).status).toBe(202);
     clock.advance(20 * MIN);
     const inWindow = (segs: { absolute_start_time: string }[]) =>
-      segs.every((s) => Date.parse(s.absolute_start_time) >= joinedAt && Date.parse(s.absolute_start_time) <= leftAt);
+      segs.every(
+        (s) => Date.parse(s.absolute_start_time) >= joinedAt && Date.parse(s.absolute_start_time) <= leftAt,
+      );
     const bLive = (await t.call("GET", `/transcripts/google_meet/${native}`, { key: b.key })).body;
     const aLive = (await t.call("GET", `/transcripts/google_meet/${native}`, { key: a.key })).body;
     expect(bLive.segments.length).toBeGreaterThan(100);
@@ -110,17 +147,24 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
   it("serves the last checkpoint, marked stale, while the wholesaler is down", async () => {
     const u = await t.newUser();
     const native = "sta-lech-eck";
-    await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: native } });
+    await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
     clock.advance(10 * MIN);
     const live = await t.call("GET", `/transcripts/google_meet/${native}`, { key: u.key });
     expect(live.headers["x-transcript-stale"]).toBeUndefined();
-    await waitFor(async () => {
-      const r = await t.deps.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM transcriptions t JOIN meetings m ON m.id = t.meeting_id WHERE m.platform_specific_id = $1",
-        [native],
-      );
-      return (r.rows[0]?.n ?? 0) >= live.body.segments.length;
-    }, 10_000, "checkpoint");
+    await waitFor(
+      async () => {
+        const r = await t.deps.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM transcriptions t JOIN meetings m ON m.id = t.meeting_id WHERE m.platform_specific_id = $1",
+          [native],
+        );
+        return (r.rows[0]?.n ?? 0) >= live.body.segments.length;
+      },
+      10_000,
+      "checkpoint",
+    );
     t.sandbox.faults.set(GET_T, { outage: true });
     try {
       clock.advance(5000);
@@ -138,8 +182,14 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
   it("404s another user's transcript and an unknown meeting with Vexa's message", async () => {
     const a = await t.newUser();
     const b = await t.newUser();
-    await t.call("POST", "/bots", { key: a.key, body: { platform: "google_meet", native_meeting_id: "iso-late-abc" } });
+    await t.call("POST", "/bots", {
+      key: a.key,
+      body: { platform: "google_meet", native_meeting_id: "iso-late-abc" },
+    });
     const res = await t.call("GET", "/transcripts/google_meet/iso-late-abc", { key: b.key });
-    expect([res.status, res.body]).toEqual([404, { detail: "Meeting not found for platform google_meet and ID iso-late-abc" }]);
+    expect([res.status, res.body]).toEqual([
+      404,
+      { detail: "Meeting not found for platform google_meet and ID iso-late-abc" },
+    ]);
   });
 });

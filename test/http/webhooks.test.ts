@@ -9,34 +9,61 @@ import { waitFor } from "../helpers/wait.js";
 const SECRET = "test-webhook-secret";
 const DEL_M = "DELETE /meetings/{platform}/{native_meeting_id}";
 let seq = 0;
-const native = () => `whk-${String(++seq).padStart(4, "0").replace(/\d/g, (d) => "abcdefghij"[Number(d)]!)}-${"abcdefghijklmnopqrstuvwxyz"[process.pid % 26]}${"xyz"}`;
+const native = () =>
+  `whk-${String(++seq)
+    .padStart(4, "0")
+    .replace(
+      /\d/g,
+      (d) => "abcdefghij"[Number(d)]!,
+    )}-${"abcdefghijklmnopqrstuvwxyz"[process.pid % 26]}${"xyz"}`;
 
 function signed(body: string, secret = SECRET, ts = Math.floor(Date.now() / 1000)) {
-  return { "content-type": "application/json", "x-webhook-timestamp": String(ts), "x-webhook-signature": vexaSignature(secret, String(ts), body) };
+  return {
+    "content-type": "application/json",
+    "x-webhook-timestamp": String(ts),
+    "x-webhook-signature": vexaSignature(secret, String(ts), body),
+  };
 }
 
 async function events(t: TestApp): Promise<number> {
-  return (await t.deps.db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_events")).rows[0]?.n ?? 0;
+  return (
+    (await t.deps.db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_events")).rows[0]?.n ?? 0
+  );
 }
 
 describe.each(await legs())("webhooks on %s", (leg) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(leg, { WHOLESALER_WEBHOOK_SECRET: `${SECRET},next-secret`, RECONCILE_INTERVAL_SECONDS: "1" }, { listen: true, sandbox: { stopDelayMs: 200 } });
+    t = await startTestApp(
+      leg,
+      { WHOLESALER_WEBHOOK_SECRET: `${SECRET},next-secret`, RECONCILE_INTERVAL_SECONDS: "1" },
+      { listen: true, sandbox: { stopDelayMs: 200 } },
+    );
   });
   afterAll(async () => t.close());
 
   async function liveMeeting() {
     const u = await t.newUser();
     const id = native();
-    const res = await t.call("POST", "/bots", { key: u.key, body: { platform: "google_meet", native_meeting_id: id } });
-    const row = await t.deps.db.query<{ data: { wholesaler_meeting_id: number } }>("SELECT data FROM meetings WHERE id = $1", [res.body.id]);
+    const res = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: id },
+    });
+    const row = await t.deps.db.query<{ data: { wholesaler_meeting_id: number } }>(
+      "SELECT data FROM meetings WHERE id = $1",
+      [res.body.id],
+    );
     return { u, id, meetingId: res.body.id as number, upstreamId: row.rows[0]!.data.wholesaler_meeting_id };
   }
 
   it("refuses anything not signed with our secret: 401 and nothing recorded", async () => {
     const m = await liveMeeting();
-    const body = JSON.stringify({ id: m.upstreamId, platform: "google_meet", native_meeting_id: m.id, status: "completed" });
+    const body = JSON.stringify({
+      id: m.upstreamId,
+      platform: "google_meet",
+      native_meeting_id: m.id,
+      status: "completed",
+    });
     const before = await events(t);
     const old = Math.floor(Date.now() / 1000) - 301;
     const variants: Record<string, string>[] = [
@@ -45,14 +72,22 @@ describe.each(await legs())("webhooks on %s", (leg) => {
       signed(body, SECRET, old),
       { ...signed(body), "x-webhook-signature": "sha256=00" },
       { "content-type": "application/json", authorization: "Bearer wrong" },
-      { "content-type": "application/json", "webhook-id": "x", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" },
+      {
+        "content-type": "application/json",
+        "webhook-id": "x",
+        "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+        "webhook-signature": "v1,AAAA",
+      },
     ];
     for (const headers of variants) {
       const res = await t.call("POST", "/webhooks/meeting-finished", { body, headers });
       expect(res.status, JSON.stringify(headers)).toBe(401);
     }
     // A signature over different bytes (same JSON, re-serialised) is not ours either.
-    const res = await t.call("POST", "/webhooks/meeting-finished", { body: ` ${body}`, headers: signed(body) });
+    const res = await t.call("POST", "/webhooks/meeting-finished", {
+      body: ` ${body}`,
+      headers: signed(body),
+    });
     expect(res.status).toBe(401);
     expect(await events(t)).toBe(before);
     expect((await t.call("GET", "/meetings", { key: m.u.key })).body.meetings[0].status).toBe("active");
@@ -60,33 +95,74 @@ describe.each(await legs())("webhooks on %s", (leg) => {
 
   it("accepts the flat form (id or meeting_id), the envelope, Bearer and Standard Webhooks; duplicates are no-ops", async () => {
     const a = await liveMeeting();
-    const flat = JSON.stringify({ meeting_id: a.upstreamId, platform: "google_meet", native_meeting_id: a.id, status: "completed" });
+    const flat = JSON.stringify({
+      meeting_id: a.upstreamId,
+      platform: "google_meet",
+      native_meeting_id: a.id,
+      status: "completed",
+    });
     const first = await t.call("POST", "/webhooks/meeting-finished", { body: flat, headers: signed(flat) });
     expect([first.status, first.body]).toEqual([200, { status: "accepted" }]);
     for (let i = 0; i < 3; i++) {
-      const dup = await t.call("POST", "/webhooks/meeting-finished", { body: flat, headers: signed(flat, "next-secret") });
+      const dup = await t.call("POST", "/webhooks/meeting-finished", {
+        body: flat,
+        headers: signed(flat, "next-secret"),
+      });
       expect(dup.body).toEqual({ status: "duplicate" });
     }
     const b = await liveMeeting();
-    const envelope = JSON.stringify({ event_id: `evt_${b.upstreamId}`, event_type: "meeting.completed", api_version: "2026-03-01", data: { meeting: { id: b.upstreamId, platform: "google_meet", native_meeting_id: b.id, status: "completed" } } });
-    const bearer = await t.call("POST", "/webhooks/meeting-finished", { body: envelope, headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` } });
+    const envelope = JSON.stringify({
+      event_id: `evt_${b.upstreamId}`,
+      event_type: "meeting.completed",
+      api_version: "2026-03-01",
+      data: {
+        meeting: { id: b.upstreamId, platform: "google_meet", native_meeting_id: b.id, status: "completed" },
+      },
+    });
+    const bearer = await t.call("POST", "/webhooks/meeting-finished", {
+      body: envelope,
+      headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` },
+    });
     expect(bearer.body).toEqual({ status: "accepted" });
     const c = await liveMeeting();
-    const std = JSON.stringify({ id: c.upstreamId, platform: "google_meet", native_meeting_id: c.id, status: "failed" });
+    const std = JSON.stringify({
+      id: c.upstreamId,
+      platform: "google_meet",
+      native_meeting_id: c.id,
+      status: "failed",
+    });
     const ts = String(Math.floor(Date.now() / 1000));
     const stdRes = await t.call("POST", "/webhooks/meeting-finished", {
       body: std,
-      headers: { "content-type": "application/json", "webhook-id": "msg_1", "webhook-timestamp": ts, "webhook-signature": standardSignature(SECRET, "msg_1", ts, std) },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": "msg_1",
+        "webhook-timestamp": ts,
+        "webhook-signature": standardSignature(SECRET, "msg_1", ts, std),
+      },
     });
     expect(stdRes.body).toEqual({ status: "accepted" });
     for (const m of [a, b, c]) {
-      await waitFor(async () => ["completed", "failed"].includes((await t.call("GET", "/meetings", { key: m.u.key })).body.meetings[0].status), 30_000, "finalized");
+      await waitFor(
+        async () =>
+          ["completed", "failed"].includes(
+            (await t.call("GET", "/meetings", { key: m.u.key })).body.meetings[0].status,
+          ),
+        30_000,
+        "finalized",
+      );
     }
     expect((await t.call("GET", "/meetings", { key: c.u.key })).body.meetings[0].status).toBe("failed");
-    const stored = await t.deps.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transcriptions WHERE meeting_id = $1", [a.meetingId]);
+    const stored = await t.deps.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM transcriptions WHERE meeting_id = $1",
+      [a.meetingId],
+    );
     const again = await t.call("POST", "/webhooks/meeting-finished", { body: flat, headers: signed(flat) });
     expect(again.body).toEqual({ status: "duplicate" });
-    const after = await t.deps.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transcriptions WHERE meeting_id = $1", [a.meetingId]);
+    const after = await t.deps.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM transcriptions WHERE meeting_id = $1",
+      [a.meetingId],
+    );
     expect(after.rows[0]?.n).toBe(stored.rows[0]?.n);
   });
 
@@ -102,7 +178,12 @@ describe.each(await legs())("webhooks on %s", (leg) => {
     const deletes = t.sandbox.calls()[DEL_M] ?? 0;
     try {
       await t.sandbox.endMeeting("google_meet", m.id, "completed");
-      await waitFor(async () => (await t.call("GET", "/meetings", { key: m.u.key })).body.meetings[0].status === "completed", 30_000, "reconciled");
+      await waitFor(
+        async () =>
+          (await t.call("GET", "/meetings", { key: m.u.key })).body.meetings[0].status === "completed",
+        30_000,
+        "reconciled",
+      );
       await waitFor(() => (t.sandbox.calls()[DEL_M] ?? 0) > deletes, 10_000, "upstream delete");
     } finally {
       t.sandbox.faults.reset();
@@ -128,22 +209,44 @@ describe.each(await legs())("webhooks on %s", (leg) => {
     try {
       const port = (server.address() as { port: number }).port;
       const m = await liveMeeting();
-      const hook = await t.call("PUT", "/user/webhook", { key: m.u.key, body: { webhook_url: `http://127.0.0.1:${port}/hook` } });
+      const hook = await t.call("PUT", "/user/webhook", {
+        key: m.u.key,
+        body: { webhook_url: `http://127.0.0.1:${port}/hook` },
+      });
       expect(hook.status, hook.raw).toBe(200);
       expect(hook.body.data.webhook_url).toBe(`http://127.0.0.1:${port}/hook`);
       const secret = hook.body.webhook_secret as string;
       expect(secret).toMatch(/^whsec_/);
-      expect((await t.call("PUT", "/user/webhook", { key: m.u.key, body: { webhook_url: `http://127.0.0.1:${port}/hook` } })).body.webhook_secret).toBeUndefined();
+      expect(
+        (
+          await t.call("PUT", "/user/webhook", {
+            key: m.u.key,
+            body: { webhook_url: `http://127.0.0.1:${port}/hook` },
+          })
+        ).body.webhook_secret,
+      ).toBeUndefined();
       await t.call("DELETE", `/bots/google_meet/${m.id}`, { key: m.u.key });
       await waitFor(() => received.length >= 2, 60_000, "retried delivery");
       const last = received[1]!;
       const payload = JSON.parse(last.body);
-      expect(payload).toMatchObject({ id: m.meetingId, user_id: m.u.id, native_meeting_id: m.id, status: "completed" });
+      expect(payload).toMatchObject({
+        id: m.meetingId,
+        user_id: m.u.id,
+        native_meeting_id: m.id,
+        status: "completed",
+      });
       const ts = String(last.headers["x-webhook-timestamp"]);
-      expect(last.headers["x-webhook-signature"]).toBe(`sha256=${createHmac("sha256", secret).update(`${ts}.${last.body}`).digest("hex")}`);
+      expect(last.headers["x-webhook-signature"]).toBe(
+        `sha256=${createHmac("sha256", secret).update(`${ts}.${last.body}`).digest("hex")}`,
+      );
       const id = String(last.headers["webhook-id"]);
-      expect(last.headers["webhook-signature"]).toBe(standardSignature(secret, id, String(last.headers["webhook-timestamp"]), last.body));
-      const attempts = await t.deps.db.query<{ outcome: string }>("SELECT outcome FROM webhook_deliveries WHERE user_id = $1 ORDER BY id", [m.u.id]);
+      expect(last.headers["webhook-signature"]).toBe(
+        standardSignature(secret, id, String(last.headers["webhook-timestamp"]), last.body),
+      );
+      const attempts = await t.deps.db.query<{ outcome: string }>(
+        "SELECT outcome FROM webhook_deliveries WHERE user_id = $1 ORDER BY id",
+        [m.u.id],
+      );
       expect(attempts.rows.map((r) => r.outcome)).toEqual(["failed", "delivered"]);
     } finally {
       server.close();
@@ -156,11 +259,24 @@ describe("user webhook targets without ALLOW_PRIVATE_WEBHOOKS", () => {
     const t = await startTestApp("pglite", { ALLOW_PRIVATE_WEBHOOKS: "false" });
     try {
       const u = await t.newUser();
-      for (const url of ["http://127.0.0.1/x", "http://localhost:8080/x", "http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest"]) {
+      for (const url of [
+        "http://127.0.0.1/x",
+        "http://localhost:8080/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest",
+      ]) {
         const res = await t.call("PUT", "/user/webhook", { key: u.key, body: { webhook_url: url } });
         expect(res.status, url).toBe(422);
       }
-      expect((await t.call("PUT", "/user/webhook", { key: u.key, body: { webhook_url: "https://hooks.example.com/x" } })).status).toBe(200);
+      expect(
+        (
+          await t.call("PUT", "/user/webhook", {
+            key: u.key,
+            body: { webhook_url: "https://hooks.example.com/x" },
+          })
+        ).status,
+      ).toBe(200);
     } finally {
       await t.close();
     }

@@ -5,7 +5,14 @@ import type { AppDeps } from "../deps.js";
 import * as users from "../../services/users.js";
 import { meetingUserStats } from "../../services/meetings.js";
 import { errorResponses } from "../schemas/common.js";
-import { CreateUserBody, Pagination, TokenSchema, UpdateUserBody, UserDetailSchema, UserSchema } from "../schemas/users.js";
+import {
+  CreateUserBody,
+  Pagination,
+  TokenSchema,
+  UpdateUserBody,
+  UserDetailSchema,
+  UserSchema,
+} from "../schemas/users.js";
 import { MeetingSchema } from "../schemas/meetings.js";
 
 const UserIdParams = Type.Object({ user_id: Type.Integer() });
@@ -21,7 +28,12 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
     "/admin/users",
     {
       preValidation,
-      schema: { ...common, summary: "Find or create a user by email", body: CreateUserBody, response: { 200: UserSchema, 201: UserSchema, ...adminErrors } },
+      schema: {
+        ...common,
+        summary: "Find or create a user by email",
+        body: CreateUserBody,
+        response: { 200: UserSchema, 201: UserSchema, ...adminErrors },
+      },
     },
     async (request, reply) => {
       const { user, created } = await users.createUser(ctx, request.body);
@@ -31,7 +43,15 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
 
   app.get(
     "/admin/users",
-    { preValidation, schema: { ...common, summary: "List users", querystring: Pagination, response: { 200: Type.Array(UserSchema), ...adminErrors } } },
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "List users",
+        querystring: Pagination,
+        response: { 200: Type.Array(UserSchema), ...adminErrors },
+      },
+    },
     async (request) => users.listUsers(ctx, request.query),
   );
 
@@ -39,14 +59,27 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
     "/admin/users/email/:user_email",
     {
       preValidation,
-      schema: { ...common, summary: "Get a user by email", params: Type.Object({ user_email: Type.String() }), response: { 200: UserSchema, ...adminErrors } },
+      schema: {
+        ...common,
+        summary: "Get a user by email",
+        params: Type.Object({ user_email: Type.String() }),
+        response: { 200: UserSchema, ...adminErrors },
+      },
     },
     async (request) => users.getUserByEmail(ctx, request.params.user_email),
   );
 
   app.get(
     "/admin/users/:user_id",
-    { preValidation, schema: { ...common, summary: "Get a user with their (masked) tokens", params: UserIdParams, response: { 200: UserDetailSchema, ...adminErrors } } },
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "Get a user with their (masked) tokens",
+        params: UserIdParams,
+        response: { 200: UserDetailSchema, ...adminErrors },
+      },
+    },
     async (request) => users.getUserDetail(ctx, request.params.user_id),
   );
 
@@ -54,14 +87,28 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
     "/admin/users/:user_id",
     {
       preValidation,
-      schema: { ...common, summary: "Update a user", params: UserIdParams, body: UpdateUserBody, response: { 200: UserSchema, ...errorResponses(400), ...adminErrors } },
+      schema: {
+        ...common,
+        summary: "Update a user",
+        params: UserIdParams,
+        body: UpdateUserBody,
+        response: { 200: UserSchema, ...errorResponses(400), ...adminErrors },
+      },
     },
     async (request) => users.updateUser(ctx, request.params.user_id, request.body),
   );
 
   app.post(
     "/admin/users/:user_id/tokens",
-    { preValidation, schema: { ...common, summary: "Create an API token (shown once)", params: UserIdParams, response: { 201: TokenSchema, ...adminErrors } } },
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "Create an API token (shown once)",
+        params: UserIdParams,
+        response: { 201: TokenSchema, ...adminErrors },
+      },
+    },
     async (request, reply) => reply.code(201).send(await users.createToken(ctx, request.params.user_id)),
   );
 
@@ -69,7 +116,12 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
     "/admin/tokens/:token_id",
     {
       preValidation,
-      schema: { ...common, summary: "Revoke an API token", params: Type.Object({ token_id: Type.Integer() }), response: { 204: Type.Null(), ...adminErrors } },
+      schema: {
+        ...common,
+        summary: "Revoke an API token",
+        params: Type.Object({ token_id: Type.Integer() }),
+        response: { 204: Type.Null(), ...adminErrors },
+      },
     },
     async (request, reply) => {
       await users.deleteToken(ctx, request.params.token_id);
@@ -86,7 +138,10 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
         summary: "Every user's meetings, newest first",
         querystring: Pagination,
         response: {
-          200: Type.Object({ total: Type.Integer(), items: Type.Array(Type.Object({ ...MeetingSchema.properties, user: UserSchema })) }),
+          200: Type.Object({
+            total: Type.Integer(),
+            items: Type.Array(Type.Object({ ...MeetingSchema.properties, user: UserSchema })),
+          }),
           ...adminErrors,
         },
       },

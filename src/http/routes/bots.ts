@@ -27,7 +27,11 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const view = await bots.requestBot(botsCtx, { id: principal(request).id, token: apiKey(request.headers) }, request.body);
+      const view = await bots.requestBot(
+        botsCtx,
+        { id: principal(request).id, token: apiKey(request.headers) },
+        request.body,
+      );
       return reply.code(201).send(view);
     },
   );
@@ -36,11 +40,21 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
     "/bots/:platform/:native_meeting_id",
     {
       preValidation,
-      schema: { ...common, summary: "Stop your bot", params: MeetingParams, response: { 202: MessageBody, ...errorResponses(403, 404, 422) } },
+      schema: {
+        ...common,
+        summary: "Stop your bot",
+        params: MeetingParams,
+        response: { 202: MessageBody, ...errorResponses(403, 404, 422) },
+      },
     },
     async (request, reply) => {
       const { platform, native_meeting_id } = request.params;
-      const message = await bots.stopBot(botsCtx, principal(request).id, platform as Platform, native_meeting_id);
+      const message = await bots.stopBot(
+        botsCtx,
+        principal(request).id,
+        platform as Platform,
+        native_meeting_id,
+      );
       return reply.code(202).send({ message });
     },
   );
@@ -59,14 +73,27 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { platform, native_meeting_id } = request.params;
-      const message = await bots.reconfigureBot(botsCtx, principal(request).id, platform as Platform, native_meeting_id, request.body ?? {});
+      const message = await bots.reconfigureBot(
+        botsCtx,
+        principal(request).id,
+        platform as Platform,
+        native_meeting_id,
+        request.body ?? {},
+      );
       return reply.code(202).send({ message });
     },
   );
 
   app.get(
     "/bots/status",
-    { preValidation, schema: { ...common, summary: "Your running bots", response: { 200: BotStatusListSchema, ...errorResponses(403) } } },
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "Your running bots",
+        response: { 200: BotStatusListSchema, ...errorResponses(403) },
+      },
+    },
     async (request) => ({ running_bots: await bots.runningBots(botsCtx, principal(request).id) }),
   );
 }

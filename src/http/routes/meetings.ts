@@ -14,7 +14,14 @@ export function registerMeetingRoutes(app: App, deps: AppDeps): void {
 
   app.get(
     "/meetings",
-    { preValidation, schema: { ...common, summary: "All of your meetings, newest first", response: { 200: MeetingListSchema, ...errorResponses(403) } } },
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "All of your meetings, newest first",
+        response: { 200: MeetingListSchema, ...errorResponses(403) },
+      },
+    },
     async (request) => ({ meetings: await meetings.listMeetings(ctx, principal(request).id) }),
   );
 
@@ -32,7 +39,13 @@ export function registerMeetingRoutes(app: App, deps: AppDeps): void {
     },
     async (request) => {
       const { platform, native_meeting_id } = request.params;
-      return meetings.updateMeetingData(ctx, principal(request).id, platform as Platform, native_meeting_id, request.body.data);
+      return meetings.updateMeetingData(
+        ctx,
+        principal(request).id,
+        platform as Platform,
+        native_meeting_id,
+        request.body.data,
+      );
     },
   );
 
@@ -49,7 +62,14 @@ export function registerMeetingRoutes(app: App, deps: AppDeps): void {
     },
     async (request) => {
       const { platform, native_meeting_id } = request.params;
-      return { message: await meetings.deleteMeeting(ctx, principal(request).id, platform as Platform, native_meeting_id) };
+      return {
+        message: await meetings.deleteMeeting(
+          ctx,
+          principal(request).id,
+          platform as Platform,
+          native_meeting_id,
+        ),
+      };
     },
   );
 }

@@ -26,7 +26,12 @@ export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { platform, native_meeting_id } = request.params;
-      const { transcript, stale } = await getTranscript(deps.transcriptsCtx, principal(request).id, platform as Platform, native_meeting_id);
+      const { transcript, stale } = await getTranscript(
+        deps.transcriptsCtx,
+        principal(request).id,
+        platform as Platform,
+        native_meeting_id,
+      );
       if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
       return transcript;
     },

@@ -25,7 +25,8 @@ export function registerUserRoutes(app: App, deps: AppDeps): void {
         response: { 200: WebhookUserSchema, ...errorResponses(401, 403, 422) },
       },
     },
-    async (request) => setUserWebhook(ctx, principal(request).id, request.body.webhook_url, deps.config.allowPrivateWebhooks),
+    async (request) =>
+      setUserWebhook(ctx, principal(request).id, request.body.webhook_url, deps.config.allowPrivateWebhooks),
   );
 
   app.post(

@@ -15,11 +15,22 @@ export function registerWebhookRoutes(app: App, deps: AppDeps): void {
           "Accepts Vexa's flat meeting JSON or the event envelope, signed with WHOLESALER_WEBHOOK_SECRET (X-Webhook-Signature HMAC, Bearer, or Standard Webhooks). Answers fast; a durable job does the work.",
         body: Type.Any(),
         response: {
-          200: Type.Object({ status: Type.Union([Type.Literal("accepted"), Type.Literal("duplicate"), Type.Literal("ignored")]) }),
+          200: Type.Object({
+            status: Type.Union([
+              Type.Literal("accepted"),
+              Type.Literal("duplicate"),
+              Type.Literal("ignored"),
+            ]),
+          }),
           ...errorResponses(400, 401, 413),
         },
       },
     },
-    async (request) => receiveWholesalerWebhook(deps.eventsCtx, { headers: request.headers, raw: request.rawBody, body: request.body }),
+    async (request) =>
+      receiveWholesalerWebhook(deps.eventsCtx, {
+        headers: request.headers,
+        raw: request.rawBody,
+        body: request.body,
+      }),
   );
 }

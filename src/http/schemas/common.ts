@@ -2,14 +2,24 @@ import { type TSchema, Type } from "@sinclair/typebox";
 import { type Platform, PLATFORMS } from "../../errors.js";
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-export const Timestamp = Type.String({ description: "naive UTC ISO-8601, as Vexa prints it", examples: ["2025-06-08T17:11:32.049728"] });
+export const Timestamp = Type.String({
+  description: "naive UTC ISO-8601, as Vexa prints it",
+  examples: ["2025-06-08T17:11:32.049728"],
+});
 
 // A plain `enum` (not a union of consts) so AJV reports it the way pydantic's enum error reads.
-export const PlatformSchema = Type.Unsafe<Platform>({ type: "string", enum: [...PLATFORMS], description: "meeting platform" });
+export const PlatformSchema = Type.Unsafe<Platform>({
+  type: "string",
+  enum: [...PLATFORMS],
+  description: "meeting platform",
+});
 
 export const MeetingParams = Type.Object({
   platform: Type.String({ description: "google_meet, zoom or teams", examples: ["google_meet"] }),
-  native_meeting_id: Type.String({ description: "the platform's own meeting id", examples: ["abc-defg-hij"] }),
+  native_meeting_id: Type.String({
+    description: "the platform's own meeting id",
+    examples: ["abc-defg-hij"],
+  }),
 });
 
 export const ErrorBody = Type.Object(

@@ -33,7 +33,10 @@ export const UpdateMeetingBody = Type.Object(
       { additionalProperties: true },
     ),
   },
-  { additionalProperties: true, examples: [{ data: { name: "Weekly sync", notes: "decisions in the doc" } }] },
+  {
+    additionalProperties: true,
+    examples: [{ data: { name: "Weekly sync", notes: "decisions in the doc" } }],
+  },
 );
 
 export const CreateBotBody = Type.Object(

@@ -58,7 +58,12 @@ export const Pagination = Type.Object({
 
 export const WebhookBody = Type.Object(
   {
-    webhook_url: Type.String({ format: "uri", pattern: "^https?://", maxLength: 2083, examples: ["https://example.com/hooks/vexa"] }),
+    webhook_url: Type.String({
+      format: "uri",
+      pattern: "^https?://",
+      maxLength: 2083,
+      examples: ["https://example.com/hooks/vexa"],
+    }),
   },
   { additionalProperties: true },
 );
