@@ -54,7 +54,7 @@ export interface Sandbox {
   calls(): Record<string, number>;
   resetCalls(): void;
   webhookDeliveries(): WebhookDelivery[];
-  /** Only with a ManualClock: advances it and runs due work (ends, webhooks). */
+  /** Only with a ManualClock: advances it and runs due work (ends, webhooks); await idle() for the POSTs to land. */
   advance?(ms: number): void;
   endMeeting(platform: string, nativeId: string, status?: "completed" | "failed"): Promise<void>;
   addSegments(platform: string, nativeId: string, count: number): void;
