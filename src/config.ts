@@ -45,7 +45,7 @@ const EnvSchema = Type.Object({
   RECONCILE_INTERVAL_SECONDS: Int(1, 86400),
   TRANSCRIPT_CACHE_TTL_MS: Int(0, 600000),
   UPSTREAM_TIMEOUT_MS: Int(100, 60000),
-  RATE_LIMIT_PER_SECOND: Int(0, 100000),
+  RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
   SHUTDOWN_TIMEOUT_MS: Int(100, 600000),
   LOG_LEVEL: Type.Union(
@@ -116,7 +116,12 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv(), 
   }
   const roleFlag = argv.find((a) => a.startsWith("--role="))?.slice(7) ?? argv[argv.indexOf("--role") + 1];
   if (argv.includes("--role") || roleFlag) raw.ROLE = roleFlag;
-  const converted = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const converted = Value.Default(EnvSchema, Value.Convert(EnvSchema, { ...raw })) as Record<string, unknown>;
+  // TypeBox's Convert truncates "0.5" to 0 for an integer: a fraction must be reported, not silently changed.
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    const given = raw[key];
+    if (schema.type === "integer" && typeof given === "string" && !/^\s*[+-]?\d+\s*$/.test(given)) converted[key] = given;
+  }
   const errors = [...Value.Errors(EnvSchema, converted)];
   if (errors.length > 0) {
     const lines = errors.map((e) => {
