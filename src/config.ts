@@ -28,6 +28,11 @@ const EnvSchema = Type.Object({
   DB_PASSWORD: Type.String({ default: "" }),
   DB_POOL_SIZE: Int(1, 200),
   DATA_DIR: Type.String({ default: "./data", minLength: 1 }),
+  CHAOS_CRASH_AT: Type.Optional(
+    Type.Union([Type.Literal("pulled"), Type.Literal("stored"), Type.Literal("deleted")], {
+      description: "testing only: SIGKILL this process at that finalization step",
+    }),
+  ),
   QUEUE_SCHEMA: Type.String({ default: "pgboss", pattern: "^[A-Za-z_][A-Za-z0-9_]{0,49}$" }),
   REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
   ADMIN_API_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
@@ -77,6 +82,8 @@ type Env = Static<typeof EnvSchema>;
 export type Role = Env["ROLE"];
 
 export interface Config {
+  /** Testing only: the chaos suite makes the process kill itself at this finalization step. */
+  chaosCrashAt: "pulled" | "stored" | "deleted" | undefined;
   role: Role;
   host: string;
   gatewayPort: number;
@@ -151,6 +158,7 @@ function toConfig(e: Env): Config {
       ? { kind: "pg", url: dbUrl, poolSize: Number(e.DB_POOL_SIZE) }
       : { kind: "pglite", dataDir: e.DATA_DIR },
     queueSchema: e.QUEUE_SCHEMA,
+    chaosCrashAt: e.CHAOS_CRASH_AT,
     redisUrl: e.REDIS_URL,
     adminApiToken: e.ADMIN_API_TOKEN,
     wholesaler: {

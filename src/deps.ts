@@ -106,7 +106,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     allowPrivate: config.allowPrivateWebhooks,
     onDelivery: metrics.webhookDelivery,
   });
-  const lifecycle = { db, clock, client, queue, ...(opts.crashAt ? { crashAt: opts.crashAt } : {}) };
+  const crashAt = opts.crashAt ?? (config.chaosCrashAt ? killSelfAt(config.chaosCrashAt) : undefined);
+  const lifecycle = { db, clock, client, queue, ...(crashAt ? { crashAt } : {}) };
   const background =
     config.role === "all" || config.role === "bot-manager"
       ? await startBackgroundWork({
@@ -191,4 +192,11 @@ async function startInProcessSandbox(config: Config, clock: Clock, logger: Logge
     "SANDBOX MODE: bots and transcripts come from the built-in simulated Vexa, not a real wholesaler (set VEXA_INFRA_API_URL and VEXA_INFRA_API_KEY to use one)",
   );
   return { sandbox, wholesaler: { url, key } };
+}
+
+/** The chaos suite's crash: no cleanup, no flush, exactly like a machine dying at that step. */
+function killSelfAt(target: FinalizeStep) {
+  return (step: FinalizeStep) => {
+    if (step === target) process.kill(process.pid, "SIGKILL");
+  };
 }

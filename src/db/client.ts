@@ -68,7 +68,7 @@ async function createPgliteDb(dataDir: string): Promise<Db> {
   void pgliteTypes;
   const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[]) => {
     const res = await q.query<T>(sql, params);
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
   };
   return {
     kind: "pglite",
