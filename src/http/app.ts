@@ -11,6 +11,7 @@ import Fastify, {
   type RawServerDefault,
 } from "fastify";
 import { AppError } from "../errors.js";
+import { installCors } from "./cors.js";
 import type { AppDeps } from "./deps.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerHealthRoutes } from "./routes/health.js";
@@ -62,6 +63,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  if (kind === "gateway") installCors(app);
   for (const hook of deps.hooks ?? []) hook(app, kind);
 
   await app.register(swagger, { openapi: openApiDocument(kind) });
