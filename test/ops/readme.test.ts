@@ -1,0 +1,23 @@
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { CONFIG_VARIABLES } from "../../src/config.js";
+
+const readme = readFileSync("README.md", "utf8");
+
+describe("README stays true", () => {
+  it("lists every configuration variable in its table, and no unknown one", () => {
+    const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    expect(rows.filter((v) => !CONFIG_VARIABLES.includes(v ?? ""))).toEqual([]);
+    expect(CONFIG_VARIABLES.filter((v) => !rows.includes(v))).toEqual([]);
+  });
+
+  it("links only to files that exist", () => {
+    const links = [...readme.matchAll(/\]\(((?!https?:)[^)#]+)\)/g)].map((m) => m[1] ?? "");
+    expect(links.filter((l) => !existsSync(l))).toEqual([]);
+  });
+
+  it("names the two commands: one to run, one to test", () => {
+    expect(readme).toContain("npm install && ADMIN_API_TOKEN=token npm start");
+    expect(readme).toContain("npm test");
+  });
+});
