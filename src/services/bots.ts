@@ -45,7 +45,8 @@ export async function requestBot(
   user: { id: number; token: string },
   input: BotRequest,
 ): Promise<MeetingView> {
-  const deadline = ctx.clock.now() + (ctx.followerWaitMs ?? 15_000);
+  // Real time, not ctx.clock: waiting on another request is about this process, not about meeting time.
+  const deadline = performance.now() + (ctx.followerWaitMs ?? 15_000);
   for (;;) {
     const claim = await claimMeeting(ctx, user.id, input);
     if (claim.role === "busy") {
@@ -70,7 +71,7 @@ export async function requestBot(
       throw upstreamUnavailable("The meeting-bot service is slow to respond. Please retry shortly.", 5);
     }
     // The leader's upstream call failed and its rows are gone: try to become the leader ourselves.
-    if (ctx.clock.now() > deadline)
+    if (performance.now() > deadline)
       throw upstreamUnavailable("The meeting-bot service is unavailable. Please retry shortly.", 5);
   }
 }
@@ -222,7 +223,7 @@ async function waitForLeader(
     const status = res.rows[0]?.status;
     if (status === undefined) return "gone";
     if (status !== "requested") return status === "active" ? "active" : "gone";
-    if (ctx.clock.now() > deadline) return "timeout";
+    if (performance.now() > deadline) return "timeout";
     await new Promise((r) => setTimeout(r, 25));
   }
 }
