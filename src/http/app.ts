@@ -13,6 +13,7 @@ import Fastify, {
 import { AppError } from "../errors.js";
 import { installCors } from "./cors.js";
 import type { AppDeps } from "./deps.js";
+import { closeConnectionsWhenDraining } from "./drain.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerGatewayRoutes } from "./routes/index.js";
@@ -60,6 +61,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   app.addSchema(MeetingSchema);
   installJsonParser(app);
   installErrorHandling(app);
+  closeConnectionsWhenDraining(app);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

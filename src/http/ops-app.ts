@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Metrics } from "../observability/metrics.js";
 import type { App } from "./app.js";
+import { closeConnectionsWhenDraining } from "./drain.js";
 import { httpMetricsHook } from "./metrics-hook.js";
 import { type OpsDeps, registerHealthRoutes } from "./routes/health.js";
 
@@ -21,6 +22,7 @@ export async function buildOpsApp(
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  closeConnectionsWhenDraining(app);
   if (deps.metrics) httpMetricsHook(deps.metrics)(app, "bot-manager");
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: "Not Found" }));
   registerHealthRoutes(app, deps.ops);

@@ -168,6 +168,6 @@ describe("webhook delivery metrics", () => {
       30_000,
       "both deliveries",
     );
-    expect(sample(text, 'retailer_webhook_deliveries_total{outcome="failed"}')).toBe(0);
+    expect(sample(text ?? "", 'retailer_webhook_deliveries_total{outcome="failed"}')).toBe(0);
   });
 });
