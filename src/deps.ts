@@ -91,7 +91,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const liveCache = countLiveCache(
     opts.liveCache ??
       (redis
-        ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs)
+        ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs, config.wholesaler.serviceLayerId)
         : createMemoryLiveCache(clock, config.transcriptCacheTtlMs)),
     metrics.liveCache,
   );

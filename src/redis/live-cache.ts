@@ -15,13 +15,15 @@ export function createRedisLiveCache(
   redis: Redis,
   clock: Clock,
   ttlMs: number,
+  namespace: string,
   onResult?: (hit: boolean) => void,
 ): LiveCache {
   const sharedGet = async <T>(
     key: string,
     fetch: () => Promise<T>,
   ): Promise<{ value: T; fetched: boolean }> => {
-    const k = `retailer:live:${key}`;
+    // Namespaced by SERVICE_LAYER_ID: retailers sharing one Redis must not share meeting ids.
+    const k = `retailer:${namespace}:live:${key}`;
     const cached = await redis.get(k);
     if (cached !== null) return { value: JSON.parse(cached) as T, fetched: false };
     const token = randomUUID();
