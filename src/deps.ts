@@ -99,7 +99,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   await queue.start();
   let queueRunning = true;
   let shuttingDown = false;
-  const bots = createWholesalerBotManager({ client, db, clock });
+  const bots = createWholesalerBotManager({
+    client,
+    db,
+    clock,
+    serviceLayerId: config.wholesaler.serviceLayerId,
+  });
   const notifier = createUserNotifier({
     db,
     clock,
@@ -107,7 +112,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     onDelivery: metrics.webhookDelivery,
   });
   const crashAt = opts.crashAt ?? (config.chaosCrashAt ? killSelfAt(config.chaosCrashAt) : undefined);
-  const lifecycle = { db, clock, client, queue, ...(crashAt ? { crashAt } : {}) };
+  const lifecycle = {
+    db,
+    clock,
+    client,
+    queue,
+    serviceLayerId: config.wholesaler.serviceLayerId,
+    ...(crashAt ? { crashAt } : {}),
+  };
   const background =
     config.role === "all" || config.role === "bot-manager"
       ? await startBackgroundWork({

@@ -5,23 +5,16 @@ import { msFromTimestamp } from "../services/context.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
+import { findAdoptable } from "./adopt.js";
 import type { BotManager, BotStatus, StartBotRequest, StartedBot } from "./types.js";
-
-const UPSTREAM_LIVE = new Set([
-  "requested",
-  "joining",
-  "awaiting_admission",
-  "needs_help",
-  "active",
-  "stopping",
-]);
 
 export function createWholesalerBotManager(deps: {
   client: WholesalerClient;
   db: Queryable;
   clock: Clock;
+  serviceLayerId: string;
 }): BotManager {
-  const { client, db, clock } = deps;
+  const { client, db, clock, serviceLayerId } = deps;
 
   const started = (m: UpstreamMeeting, adopted: boolean): StartedBot => ({
     botId: m.bot_container_id ?? `wholesaler-meeting-${m.id}`,
@@ -48,7 +41,12 @@ export function createWholesalerBotManager(deps: {
       } catch (err) {
         if (!(err instanceof UpstreamError) || err.kind !== "conflict") throw err;
         // We lost track of a bot the wholesaler still runs (e.g. a crash between its 201 and our commit): adopt it.
-        const adopted = await findLiveUpstream(client, req.platform, req.nativeMeetingId);
+        const adopted = findAdoptable(
+          await client.listMeetings(),
+          req.platform,
+          req.nativeMeetingId,
+          serviceLayerId,
+        );
         if (!adopted) throw err;
         return started(adopted, true);
       }
@@ -98,17 +96,6 @@ export function createWholesalerBotManager(deps: {
       });
     },
   };
-}
-
-async function findLiveUpstream(
-  client: WholesalerClient,
-  platform: string,
-  nativeId: string,
-): Promise<UpstreamMeeting | undefined> {
-  const meetings = await client.listMeetings();
-  return meetings.find(
-    (m) => m.platform === platform && m.native_meeting_id === nativeId && UPSTREAM_LIVE.has(m.status),
-  );
 }
 
 /** Docker's "Up 37 seconds" wording, which Vexa's BotStatus.status carries. */

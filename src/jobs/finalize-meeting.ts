@@ -18,6 +18,8 @@ export interface LifecycleDeps {
   clock: Clock;
   client: WholesalerClient;
   queue: JobQueue;
+  /** Ours among retailers sharing one wholesaler account; only our orphaned bots are adopted. */
+  serviceLayerId?: string;
   /** Test hook: the chaos suite kills the process at a named step to prove every step resumes. */
   crashAt?: (step: FinalizeStep) => void;
 }

@@ -1,18 +1,11 @@
 import { naiveFromMs, msFromTimestamp } from "../services/context.js";
+import { findAdoptable } from "../bot-manager/adopt.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
 import { enqueueFinalize, type LifecycleDeps } from "./finalize-meeting.js";
 
 export const RECONCILE_QUEUE = "reconcile-meetings";
 
 const TERMINAL = new Set(["completed", "failed"]);
-const UPSTREAM_LIVE = new Set([
-  "requested",
-  "joining",
-  "awaiting_admission",
-  "needs_help",
-  "active",
-  "stopping",
-]);
 
 interface LocalMeeting {
   id: number;
@@ -86,12 +79,7 @@ async function settleOrphanClaim(
   upstream: UpstreamMeeting[],
   summary: ReconcileSummary,
 ): Promise<void> {
-  const live = upstream.find(
-    (u) =>
-      u.platform === m.platform &&
-      u.native_meeting_id === m.platform_specific_id &&
-      UPSTREAM_LIVE.has(u.status),
-  );
+  const live = findAdoptable(upstream, m.platform, m.platform_specific_id, deps.serviceLayerId ?? "");
   const now = naiveFromMs(deps.clock.now());
   await deps.db.tx(async (tx) => {
     if (live) {

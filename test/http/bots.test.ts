@@ -360,3 +360,30 @@ describe("two retailer instances sharing one PostgreSQL", async () => {
     }
   });
 });
+
+describe("retailers sharing one wholesaler account", () => {
+  it("never adopts a bot another retailer (another SERVICE_LAYER_ID) started", async () => {
+    const t = await startTestApp("pglite");
+    try {
+      const theirs = await fetch(`${t.sandboxUrl}/bots`, {
+        method: "POST",
+        headers: { "x-api-key": t.sandboxKey, "content-type": "application/json" },
+        body: JSON.stringify({
+          platform: "google_meet",
+          native_meeting_id: "oth-erre-tai",
+          service_layer_id: "retailer-2",
+        }),
+      });
+      expect(theirs.status).toBe(201);
+      const u = await t.newUser();
+      const res = await t.call("POST", "/bots", {
+        key: u.key,
+        body: { platform: "google_meet", native_meeting_id: "oth-erre-tai" },
+      });
+      expect(res.status, res.raw).toBe(503);
+      expect((await t.call("GET", "/meetings", { key: u.key })).body.meetings).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
