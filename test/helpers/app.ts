@@ -57,6 +57,8 @@ export async function startTestApp(
     VEXA_INFRA_API_KEY: sandboxKey,
     WHOLESALER_WEBHOOK_SECRET: "test-webhook-secret",
     ALLOW_PRIVATE_WEBHOOKS: "true",
+    // A second instance configured from `env` then shares this test's job queue schema.
+    QUEUE_SCHEMA: queueSchema,
     ...env,
   };
   const config = loadConfig(fullEnv);
