@@ -1,7 +1,8 @@
 import { type TSchema, Type } from "@sinclair/typebox";
 import { type Platform, PLATFORMS } from "../../errors.js";
 
-export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// Null first: with type coercion on, AJV would otherwise turn a JSON null into "" in the string branch.
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([Type.Null(), t]);
 export const Timestamp = Type.String({
   description: "naive UTC ISO-8601, as Vexa prints it",
   examples: ["2025-06-08T17:11:32.049728"],

@@ -1,0 +1,80 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has the documented defaults: PGlite under ./data, sandbox without a key, gateway 8056, admin 8057", () => {
+    const c = loadConfig({});
+    expect(c.database).toEqual({ kind: "pglite", dataDir: "./data" });
+    expect(c.wholesaler).toMatchObject({
+      url: "https://gateway.dev.vexa.ai",
+      isSandbox: true,
+      serviceLayerId: "retailer-1",
+      timeoutMs: 1500,
+    });
+    expect([c.gatewayPort, c.adminPort, c.role]).toEqual([8056, 8057, "all"]);
+    expect([c.reconcileIntervalSeconds, c.transcriptCacheTtlMs, c.allowPrivateWebhooks]).toEqual([
+      60,
+      1000,
+      false,
+    ]);
+  });
+
+  it("uses DATABASE_URL, or builds one from Vexa's DB_* variables", () => {
+    expect(loadConfig({ DATABASE_URL: "postgresql://u@h:1/db" }).database).toMatchObject({
+      kind: "pg",
+      url: "postgresql://u@h:1/db",
+    });
+    const c = loadConfig({
+      DB_HOST: "pg",
+      DB_PORT: "5433",
+      DB_NAME: "vexa",
+      DB_USER: "postgres",
+      DB_PASSWORD: "p@ss",
+    });
+    expect(c.database).toMatchObject({ kind: "pg", url: "postgresql://postgres:p%40ss@pg:5433/vexa" });
+  });
+
+  it("takes a real wholesaler only with a key, and splits rotating webhook secrets", () => {
+    const c = loadConfig({ VEXA_INFRA_API_KEY: "k", WHOLESALER_WEBHOOK_SECRET: "new, old" });
+    expect(c.wholesaler.isSandbox).toBe(false);
+    expect(c.webhookSecrets).toEqual(["new", "old"]);
+    expect(loadConfig({ VEXA_INFRA_API_KEY: "k", VEXA_INFRA_API_URL: "sandbox" }).wholesaler.isSandbox).toBe(
+      true,
+    );
+  });
+
+  it("reads the role from --role", () => {
+    expect(loadConfig({}, ["--role", "bot-manager"]).role).toBe("bot-manager");
+    expect(loadConfig({}, ["--role=admin-api"]).role).toBe("admin-api");
+  });
+
+  it("rejects bad values naming every bad variable, without echoing secrets", () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        API_GATEWAY_PORT: "eighty",
+        ROLE: "boss",
+        DATABASE_URL: "mysql://x",
+        ADMIN_API_TOKEN: "",
+        VEXA_INFRA_API_URL: "ftp://x",
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const name of ["API_GATEWAY_PORT", "ROLE", "DATABASE_URL", "VEXA_INFRA_API_URL"])
+      expect(msg).toContain(name);
+  });
+
+  it("stops the process with a message naming the variable", () => {
+    const res = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, API_GATEWAY_PORT: "not-a-port", DATA_DIR: "/tmp/unused" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain("API_GATEWAY_PORT");
+  });
+});
