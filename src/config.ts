@@ -127,7 +127,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv(), 
   // TypeBox's Convert truncates "0.5" to 0 for an integer: a fraction must be reported, not silently changed.
   for (const [key, schema] of Object.entries(EnvSchema.properties)) {
     const given = raw[key];
-    if (schema.type === "integer" && typeof given === "string" && !/^\s*[+-]?\d+\s*$/.test(given)) converted[key] = given;
+    if (schema.type === "integer" && typeof given === "string" && !/^\s*[+-]?\d+\s*$/.test(given))
+      converted[key] = given;
   }
   const errors = [...Value.Errors(EnvSchema, converted)];
   if (errors.length > 0) {

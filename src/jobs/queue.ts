@@ -475,7 +475,9 @@ export function createJobQueue(db: Db, opts: JobQueueOptions = {}): JobQueue {
         // PostgreSQL: pg-boss creates its schema under an advisory lock, but a session whose catalog cache still
         // says "no such schema" (taking an advisory lock does not refresh it) then fails CREATE SCHEMA IF NOT EXISTS
         // with a unique violation, because another instance has just created it. A second try sees the schema.
-        .catch((err: unknown) => ((err as { code?: string }).code === "23505" ? doStart() : Promise.reject(err)))
+        .catch((err: unknown) =>
+          (err as { code?: string }).code === "23505" ? doStart() : Promise.reject(err),
+        )
         .catch((err: unknown) => {
           starting = null;
           throw err;
