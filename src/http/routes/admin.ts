@@ -119,7 +119,7 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
       schema: {
         ...common,
         summary: "Revoke an API token",
-        params: Type.Object({ token_id: Type.Integer() }),
+        params: Type.Object({ token_id: Type.Integer({ examples: [1] }) }),
         response: { 204: Type.Null(), ...adminErrors },
       },
     },

@@ -36,7 +36,13 @@ export function registerUserRoutes(app: App, deps: AppDeps): void {
       schema: {
         ...common,
         summary: "Rotate your webhook signing secret (shown once)",
-        response: { 200: Type.Object({ webhook_secret: Type.String() }), ...errorResponses(401, 403) },
+        response: {
+          200: Type.Object(
+            { webhook_secret: Type.String() },
+            { examples: [{ webhook_secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }] },
+          ),
+          ...errorResponses(401, 403),
+        },
       },
     },
     async (request) => ({ webhook_secret: await rotateWebhookSecret(ctx, principal(request).id) }),

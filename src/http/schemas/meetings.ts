@@ -19,7 +19,25 @@ export const MeetingSchema = Type.Object(
   { $id: "MeetingResponse" },
 );
 
-export const MeetingListSchema = Type.Object({ meetings: Type.Array(Type.Ref("MeetingResponse")) });
+const MEETING_EXAMPLE = {
+  id: 2,
+  user_id: 1,
+  platform: "google_meet",
+  native_meeting_id: "xdy-txjo-fyh",
+  constructed_meeting_url: "https://meet.google.com/xdy-txjo-fyh",
+  status: "completed",
+  bot_container_id: "aed61e62fda8",
+  start_time: "2025-06-08T17:11:32.049728",
+  end_time: "2025-06-08T17:20:05.113907",
+  data: { languages: ["en"], participants: ["Ada Lovelace"] },
+  created_at: "2025-06-08T17:11:31.794491",
+  updated_at: "2025-06-08T17:20:06.002113",
+};
+
+export const MeetingListSchema = Type.Object(
+  { meetings: Type.Array(Type.Ref("MeetingResponse")) },
+  { examples: [{ meetings: [MEETING_EXAMPLE] }] },
+);
 
 export const UpdateMeetingBody = Type.Object(
   {
@@ -69,7 +87,27 @@ export const BotStatusSchema = Type.Object({
   meeting_id_from_name: Nullable(Type.String()),
 });
 
-export const BotStatusListSchema = Type.Object({ running_bots: Type.Array(BotStatusSchema) });
+export const BotStatusListSchema = Type.Object(
+  { running_bots: Type.Array(BotStatusSchema) },
+  {
+    examples: [
+      {
+        running_bots: [
+          {
+            container_id: "aed61e62fda8",
+            container_name: "vexa-bot-2-1a2b3c4d",
+            platform: "google_meet",
+            native_meeting_id: "xdy-txjo-fyh",
+            status: "Up 3 minutes",
+            created_at: "2025-06-08T17:11:31+00:00",
+            labels: { "vexa.user_id": "1" },
+            meeting_id_from_name: "2",
+          },
+        ],
+      },
+    ],
+  },
+);
 
 export const SegmentSchema = Type.Object({
   start: Type.Number(),
