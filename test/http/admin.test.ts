@@ -185,3 +185,23 @@ describe("admin API without ADMIN_API_TOKEN", () => {
     }
   });
 });
+
+describe("admin ids beyond Postgres integers", () => {
+  it("are a 422, not a database error", async () => {
+    const t = await startTestApp("pglite");
+    try {
+      for (const url of ["/admin/users/99999999999", "/admin/users/99999999999/tokens"]) {
+        const res = await t.call(url.endsWith("tokens") ? "POST" : "GET", url, { adminKey: ADMIN_TOKEN });
+        expect(res.status, url).toBe(422);
+      }
+      expect((await t.call("DELETE", "/admin/tokens/99999999999", { adminKey: ADMIN_TOKEN })).status).toBe(
+        422,
+      );
+      expect((await t.call("GET", "/admin/users?skip=99999999999", { adminKey: ADMIN_TOKEN })).status).toBe(
+        422,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});

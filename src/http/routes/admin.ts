@@ -15,7 +15,9 @@ import {
 } from "../schemas/users.js";
 import { MeetingSchema } from "../schemas/meetings.js";
 
-const UserIdParams = Type.Object({ user_id: Type.Integer() });
+// Ids are Postgres integers: anything larger could never exist and must not reach the database as a 500.
+const DbId = (examples: number[]) => Type.Integer({ minimum: -2147483648, maximum: 2147483647, examples });
+const UserIdParams = Type.Object({ user_id: DbId([1]) });
 const adminErrors = errorResponses(403, 404, 422, 500);
 
 /** Vexa's admin API (baseline §4), served on the admin port and under /admin on the gateway. */
@@ -119,7 +121,7 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
       schema: {
         ...common,
         summary: "Revoke an API token",
-        params: Type.Object({ token_id: Type.Integer({ examples: [1] }) }),
+        params: Type.Object({ token_id: DbId([1]) }),
         response: { 204: Type.Null(), ...adminErrors },
       },
     },

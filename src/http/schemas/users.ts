@@ -52,7 +52,7 @@ export const UpdateUserBody = Type.Object(
 );
 
 export const Pagination = Type.Object({
-  skip: Type.Integer({ default: 0, minimum: 0 }),
+  skip: Type.Integer({ default: 0, minimum: 0, maximum: 2147483647 }),
   limit: Type.Integer({ default: 100, minimum: 0, maximum: 1000 }),
 });
 
