@@ -55,8 +55,9 @@ CREATE TABLE IF NOT EXISTS transcriptions (
   start_time DOUBLE PRECISION NOT NULL,
   end_time DOUBLE PRECISION NOT NULL,
   text TEXT NOT NULL,
-  speaker VARCHAR(255),
-  language VARCHAR(10),
+  -- Wider than Vexa's VARCHAR(255)/(10): a long name or language tag from the wholesaler must never fail a store.
+  speaker TEXT,
+  language VARCHAR(64),
   created_at TIMESTAMP,
   session_uid VARCHAR,
   -- Exactly as the wholesaler printed them, so a historical read is byte-identical to the last live one.
