@@ -99,9 +99,10 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
       throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
 
     let meeting = await findLiveMeeting(tx, input);
-    let role: "leader" | "follower" | "attached";
-    if (!meeting) {
-      const inserted = await tx.query<SharedMeeting>(
+    let inserted = false;
+    // A conflict with a claim that is being released right now finds nothing on the re-read: claim again.
+    for (let attempt = 0; !meeting && attempt < 5; attempt++) {
+      const res = await tx.query<SharedMeeting>(
         `INSERT INTO meetings (user_id, platform, platform_specific_id, status, data, created_at, updated_at)
          VALUES ($1, $2, $3, 'requested', $4::jsonb, $5, $5)
          ON CONFLICT (platform, platform_specific_id) WHERE status IN ('requested', 'active', 'stopping') DO NOTHING
@@ -114,14 +115,14 @@ async function claimMeeting(ctx: BotsCtx, userId: number, input: BotRequest): Pr
           now,
         ],
       );
-      meeting = inserted.rows[0] ?? (await findLiveMeeting(tx, input));
-      if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
-      role = inserted.rows[0] ? "leader" : "follower";
-    } else if (meeting.status === "stopping") {
-      return { role: "busy" } as const;
-    } else {
-      role = meeting.status === "active" ? "attached" : "follower";
+      inserted = res.rows.length > 0;
+      meeting = res.rows[0] ?? (await findLiveMeeting(tx, input));
     }
+    if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
+    let role: "leader" | "follower" | "attached";
+    if (inserted) role = "leader";
+    else if (meeting.status === "stopping") return { role: "busy" } as const;
+    else role = meeting.status === "active" ? "attached" : "follower";
     const status = role === "attached" ? "active" : "requested";
     await tx.query(
       `INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, created_at, updated_at, attached_at, start_time)
@@ -175,6 +176,11 @@ async function startUpstream(
   } catch (err) {
     // Nothing half-written: the claim and every attachment waiting on it go, so no slot is used up.
     await ctx.db.tx(async (tx) => {
+      // The claim's row lock first: a request attaching right now (it holds that lock while it inserts its
+      // attachment) either commits before us, and its attachment goes too, or afterwards finds the claim gone.
+      // Without it, an attachment committed between the two deletes broke the foreign key: a 500 for this
+      // request and a 15 s wait for every follower.
+      await tx.query("SELECT id FROM meetings WHERE id = $1 FOR UPDATE", [meetingId]);
       await tx.query("DELETE FROM user_meetings WHERE meeting_id = $1", [meetingId]);
       await tx.query("DELETE FROM meetings WHERE id = $1 AND status = 'requested'", [meetingId]);
     });
