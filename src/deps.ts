@@ -15,9 +15,12 @@ import { createJobQueue, type JobQueue } from "./jobs/queue.js";
 import { startBackgroundWork } from "./jobs/runner.js";
 import { createReadiness } from "./observability/health.js";
 import { countLiveCache, createMetrics, type Metrics } from "./observability/metrics.js";
+import { createKeyRevocations } from "./redis/key-revocations.js";
 import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createRedisRateLimiter } from "./redis/rate-limit.js";
+import { createKeyCache } from "./services/key-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
+import type { UserRow } from "./services/users.js";
 import { createSandbox, type Sandbox } from "./sandbox/index.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
 import { createUserNotifier } from "./webhooks/notify.js";
@@ -57,13 +60,29 @@ export interface DepsOptions {
   liveCache?: LiveCache;
 }
 
+// Verified keys are remembered this long; revocations reach every instance at once through Redis.
+const KEY_CACHE_TTL_MS = 1000;
+
 /** Composition root: builds the long-lived objects once; tests call it with their own database and clock. */
 export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silent;
   const db = opts.db ?? (await createDb(config.database));
   await migrate(db);
-  const ctx = { db, clock };
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    : undefined;
+  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
+  let revocations: ReturnType<typeof createKeyRevocations> | undefined;
+  const keys = createKeyCache<UserRow>({
+    ttlMs: KEY_CACHE_TTL_MS,
+    now: () => performance.now(),
+    broadcast: (hash) => revocations?.publish(hash),
+  });
+  revocations = redis
+    ? createKeyRevocations(redis, config.wholesaler.serviceLayerId, (h) => keys.evict(h))
+    : undefined;
+  const ctx = { db, clock, keys };
   const secrets = [...config.webhookSecrets];
   const metrics = createMetrics();
 
@@ -84,10 +103,6 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     onCall: metrics.upstreamCall,
   });
   client.onBreakerStateChange((to) => metrics.breakerTransition(to));
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
-    : undefined;
-  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   const liveCache = countLiveCache(
     opts.liveCache ??
       (redis
@@ -188,6 +203,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await notifier.close();
       await client.close();
       await sandbox?.close();
+      await revocations?.close();
       await redis?.quit().catch(() => undefined);
       await db.close();
     },

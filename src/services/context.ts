@@ -1,10 +1,14 @@
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/client.js";
+import type { KeyCache } from "./key-cache.js";
+import type { UserRow } from "./users.js";
 
 /** What every service verb needs; built once in deps.ts. */
 export interface Ctx {
   db: Db;
   clock: Clock;
+  /** Verified API keys, by hash (see key-cache.ts). */
+  keys?: KeyCache<UserRow>;
 }
 
 /** The clock's now as a naive UTC timestamp with microseconds, the way Vexa stores and prints times. */

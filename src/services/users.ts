@@ -170,17 +170,27 @@ export async function createToken(ctx: Ctx, userId: number): Promise<TokenView> 
 }
 
 export async function deleteToken(ctx: Ctx, tokenId: number): Promise<void> {
-  const res = await ctx.db.query("DELETE FROM api_tokens WHERE id = $1", [tokenId]);
-  if (res.rowCount === 0) throw notFound("Token not found");
+  const res = await ctx.db.query<{ token: string }>("DELETE FROM api_tokens WHERE id = $1 RETURNING token", [
+    tokenId,
+  ]);
+  if (!res.rows[0]) throw notFound("Token not found");
+  ctx.keys?.revoke(res.rows[0].token);
 }
 
-/** Resolves a plaintext key to its user, or undefined; one indexed lookup on the hash. */
+/**
+ * Resolves a plaintext key to its user, or undefined: one indexed lookup on the hash, remembered briefly.
+ * Only the user's id is taken from a remembered row; limits and webhook settings are always read fresh.
+ */
 export async function verifyApiKey(ctx: Ctx, token: string): Promise<UserRow | undefined> {
+  const hash = hashToken(token);
+  const known = ctx.keys?.get(hash);
+  if (known) return known;
   const res = await ctx.db.query<UserRow>(
     `SELECT u.id, u.email, u.name, u.image_url, u.max_concurrent_bots, u.data, u.created_at
        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token = $1`,
-    [hashToken(token)],
+    [hash],
   );
+  if (res.rows[0]) ctx.keys?.set(hash, res.rows[0]);
   return res.rows[0];
 }
 

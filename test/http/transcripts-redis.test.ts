@@ -71,4 +71,34 @@ describe("live transcripts shared through Redis across two instances", async () 
       await t.close();
     }
   });
+
+  it.skipIf(!ready)("a token deleted through one instance stops working at once on the other", async () => {
+    const t = await startTestApp("pg", {
+      REDIS_URL,
+      SERVICE_LAYER_ID: `revoke-${process.pid}-${Date.now()}`,
+    });
+    const db2 = await createDb({ kind: "pg", url: t.dbUrl!, poolSize: 4 });
+    const deps2 = await createDeps(loadConfig({ ...t.env, ROLE: "api-gateway" }), {
+      db: db2,
+      queueSchema: t.deps.queue.schema,
+    });
+    const gateway2 = await buildApp("gateway", deps2);
+    try {
+      const u = await t.newUser();
+      const read = () =>
+        gateway2.inject({ method: "GET", url: "/meetings", headers: { "x-api-key": u.key } });
+      expect((await read()).statusCode).toBe(200); // now remembered by instance 2
+      const detail = await t.call("GET", `/admin/users/${u.id}`, { adminKey: "test-admin-token" });
+      const del = await t.call("DELETE", `/admin/tokens/${detail.body.api_tokens[0].id}`, {
+        adminKey: "test-admin-token",
+      });
+      expect(del.status).toBe(204);
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await read()).statusCode).toBe(403);
+    } finally {
+      await gateway2.close();
+      await deps2.close();
+      await t.close();
+    }
+  });
 });
