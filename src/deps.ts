@@ -18,6 +18,7 @@ import { countLiveCache, createMetrics, type Metrics } from "./observability/met
 import { createKeyRevocations } from "./redis/key-revocations.js";
 import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createRedisRateLimiter } from "./redis/rate-limit.js";
+import { createFinalTranscriptCache } from "./services/final-transcripts.js";
 import { createKeyCache } from "./services/key-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
 import type { UserRow } from "./services/users.js";
@@ -182,6 +183,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       ...ctx,
       client,
       cache: liveCache,
+      finals: createFinalTranscriptCache(),
       onCheckpointError: (err) => logger.warn({ err }, "transcript checkpoint failed"),
     },
     db,

@@ -3,6 +3,7 @@ import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { Ctx } from "./context.js";
 import { msFromTimestamp } from "./context.js";
+import type { FinalTranscriptCache } from "./final-transcripts.js";
 import type { LiveCache } from "./live-cache.js";
 import { constructMeetingUrl, latestUserMeeting, type UserMeetingRow } from "./meeting-views.js";
 import { readSegments, type Segment, storeSegments, toSegment } from "./transcript-store.js";
@@ -11,6 +12,7 @@ import { type Db, isoNaive } from "../db/client.js";
 export interface TranscriptsCtx extends Ctx {
   client: Pick<WholesalerClient, "getTranscript">;
   cache: LiveCache;
+  finals?: FinalTranscriptCache;
   /** Minimum time between two checkpoints of one meeting. */
   checkpointEveryMs?: number;
   onCheckpointError?: (err: unknown) => void;
@@ -54,6 +56,9 @@ export async function getTranscript(
       segments = await readSegments(ctx.db, m.id);
       stale = true;
     }
+  } else if (m.meeting_data.transcript_cached) {
+    segments = ctx.finals?.get(m.id) ?? (await readSegments(ctx.db, m.id));
+    ctx.finals?.set(m.id, segments);
   } else {
     segments = await readSegments(ctx.db, m.id);
   }
@@ -108,13 +113,20 @@ export async function checkpoint(db: Db, meetingId: number, segments: Segment[])
   });
 }
 
-/** Only what this user's own bot would have heard: segments that started while they held it. */
+/**
+ * Only what this user's own bot would have heard: segments that started while they held it. Segments are in
+ * time order, so a window covering the first and the last keeps the shared array as it is (no copy).
+ */
 function inWindow(segments: Segment[], m: UserMeetingRow): Segment[] {
   const from = msFromTimestamp(m.attached_at);
   const to = m.detached_at ? msFromTimestamp(m.detached_at) : Number.POSITIVE_INFINITY;
-  return segments.filter((s) => {
+  const inside = (s: Segment) => {
     if (!s.absolute_start_time) return true;
     const t = msFromTimestamp(s.absolute_start_time);
     return t >= from && t <= to;
-  });
+  };
+  const first = segments[0];
+  const last = segments[segments.length - 1];
+  if (!first || !last || (inside(first) && inside(last))) return segments;
+  return segments.filter(inside);
 }
