@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { createWholesalerBotManager } from "./bot-manager/wholesaler.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
@@ -22,7 +22,7 @@ import { createFinalTranscriptCache } from "./services/final-transcripts.js";
 import { createKeyCache } from "./services/key-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
 import type { UserRow } from "./services/users.js";
-import { createSandbox, type Sandbox } from "./sandbox/index.js";
+import type { Sandbox } from "./sandbox/index.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
 import { createUserNotifier } from "./webhooks/notify.js";
 
@@ -70,8 +70,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const logger = opts.logger ?? silent;
   const db = opts.db ?? (await createDb(config.database));
   await migrate(db);
+  // ioredis and the sandbox are loaded only when configured, to keep a plain server's memory small.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    ? new (await import("ioredis")).Redis(config.redisUrl, {
+        maxRetriesPerRequest: 2,
+        enableOfflineQueue: true,
+      })
     : undefined;
   redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   let revocations: ReturnType<typeof createKeyRevocations> | undefined;
@@ -215,7 +219,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
 /** No wholesaler account: run the simulated Vexa in this process; main points its webhooks back at us. */
 async function startInProcessSandbox(config: Config, clock: Clock, logger: Logger, secret: string) {
   const key = randomBytes(20).toString("hex");
-  const sandbox = createSandbox({ apiKey: key, clock, webhookSecret: secret, logger });
+  const sandbox = (await import("./sandbox/index.js")).createSandbox({
+    apiKey: key,
+    clock,
+    webhookSecret: secret,
+    logger,
+  });
   const url = await sandbox.listen(0, "127.0.0.1");
   logger.warn(
     { wholesaler: url, explicit: config.wholesaler.url === "sandbox" },

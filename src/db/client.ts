@@ -1,4 +1,4 @@
-import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 
 export type Row = Record<string, unknown>;
@@ -64,8 +64,9 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
 
 async function createPgliteDb(dataDir: string): Promise<Db> {
   const parsers = Object.fromEntries(TIMESTAMP_OIDS.map((oid) => [oid, (v: string) => v]));
+  // Loaded only when used: a server on PostgreSQL never pays for the embedded database.
+  const { PGlite } = await import("@electric-sql/pglite");
   const db = await PGlite.create(dataDir === "memory://" ? undefined : dataDir, { parsers });
-  void pgliteTypes;
   const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[]) => {
     const res = await q.query<T>(sql, params);
     return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
