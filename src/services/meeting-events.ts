@@ -49,11 +49,16 @@ export async function receiveWholesalerWebhook(
   const digest = createHash("sha256").update(raw).digest("hex");
 
   return ctx.db.tx(async (tx) => {
+    // By the wholesaler's meeting id; failing that, the live meeting in that room whose wholesaler id we have not
+    // recorded yet (the webhook raced our own commit). Never a live meeting known to be a different wholesaler
+    // meeting: a late webhook about an earlier, purged meeting in the same room must not end the current one.
     const local = await tx.query<{ id: number }>(
-      `SELECT id FROM meetings WHERE (data->>'wholesaler_meeting_id') = $1
-        UNION ALL
-       SELECT id FROM meetings WHERE platform = $2 AND platform_specific_id = $3 AND status IN ('requested', 'active', 'stopping')
-        LIMIT 1`,
+      `SELECT id FROM (
+         SELECT id, 0 AS pref FROM meetings WHERE (data->>'wholesaler_meeting_id') = $1
+          UNION ALL
+         SELECT id, 1 AS pref FROM meetings WHERE platform = $2 AND platform_specific_id = $3
+            AND status IN ('requested', 'active', 'stopping') AND NOT (data ? 'wholesaler_meeting_id')
+       ) candidates ORDER BY pref, id DESC LIMIT 1`,
       [String(upstreamId), String(meeting.platform ?? ""), String(meeting.native_meeting_id ?? "")],
     );
     const meetingId = local.rows[0]?.id ?? null;

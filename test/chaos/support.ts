@@ -3,12 +3,12 @@
  * upstream DELETE /meetings together with what the retailer's database held at that instant, a user-webhook
  * receiver, a private PostgreSQL schema, and real retailer processes (`node --import tsx src/main.ts`).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import pg from "pg";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 import { waitFor } from "../helpers/wait.js";
+import { type Receiver, startReceiver } from "../reliability/support.js";
 
 export const ADMIN = "chaos-admin-token";
 export const SECRET = "chaos-webhook-secret";
@@ -36,46 +36,6 @@ export interface DeleteRecord {
   /** Segments in the wholesaler's transcript at that moment (undefined when it no longer had the meeting). */
   upstream: number | undefined;
   status?: number;
-}
-
-export interface Delivery {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-export interface Receiver {
-  url: string;
-  deliveries: Delivery[];
-  close(): Promise<void>;
-}
-
-/** A user-webhook endpoint on loopback (the retailer runs with ALLOW_PRIVATE_WEBHOOKS=true). */
-export async function startReceiver(): Promise<Receiver> {
-  const deliveries: Delivery[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on("end", () => {
-      deliveries.push({ path: req.url ?? "", headers: req.headers, body, at: Date.now() });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    deliveries,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 export interface World {
