@@ -126,6 +126,12 @@ export interface JobQueue {
   send(name: string, data: object, opts?: SendOptions): Promise<string | null>;
   /** Registers a handler. Resolving completes the job; throwing fails it (→ retried with backoff until retryLimit). */
   work<T extends object>(name: string, handler: JobHandler<T>, opts?: WorkOptions): Promise<void>;
+  /**
+   * Cuts short the backoff of the job with this singleton key that is waiting for its next try (state `retry`): it
+   * runs at the next poll. For a caller that knows the cause of the failures is gone (the reconciler, once the
+   * wholesaler answers again). Returns whether a job was brought forward.
+   */
+  retryNow(name: string, singletonKey: string): Promise<boolean>;
   /** Jobs waiting to run: created + retry (including ones scheduled for later). */
   depth(name: string): Promise<number>;
   /** Jobs that used up their retries (until pg-boss archives them, 12 h after they failed). */
@@ -468,6 +474,17 @@ export function createJobQueue(db: Db, opts: JobQueueOptions = {}): JobQueue {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async function retryNow(name: string, singletonKey: string): Promise<boolean> {
+    assertQueueName(name);
+    const { rows } = await db.query(
+      `UPDATE ${schema}.job SET start_after = now()
+        WHERE name = $1 AND singleton_key = $2 AND state = 'retry' AND start_after > now() RETURNING id`,
+      [name, singletonKey],
+    );
+    if (rows.length > 0) for (const w of workers) if (w.name === name) w.wake();
+    return rows.length > 0;
+  }
+
   function start(): Promise<void> {
     if (stopping) return stopping.then(start);
     if (!starting) {
@@ -504,6 +521,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions = {}): JobQueue {
     ensureQueue,
     send,
     work,
+    retryNow,
     depth: (name) => count(name, "state < 'active'"),
     failedCount: (name) => count(name, "state = 'failed'"),
   };

@@ -1,7 +1,7 @@
 import { naiveFromMs, msFromTimestamp } from "../services/context.js";
 import { findAdoptable } from "../bot-manager/adopt.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
-import { enqueueFinalize, type LifecycleDeps } from "./finalize-meeting.js";
+import { enqueueFinalize, FINALIZE_QUEUE, type LifecycleDeps } from "./finalize-meeting.js";
 
 export const RECONCILE_QUEUE = "reconcile-meetings";
 
@@ -53,15 +53,18 @@ export async function reconcileMeetings(
     const theirs =
       m.data.wholesaler_meeting_id === undefined ? undefined : byId.get(m.data.wholesaler_meeting_id);
     if (!theirs || TERMINAL.has(theirs.status) || m.data.transcript_cached) {
-      await deps.db.tx(async (tx) => {
+      const queued = await deps.db.tx(async (tx) => {
         if (theirs) {
           await tx.query(
             "UPDATE meetings SET data = data || jsonb_build_object('upstream_status', $2::text) WHERE id = $1",
             [m.id, theirs.status],
           );
         }
-        await enqueueFinalize(deps.queue, m.id, tx);
+        return enqueueFinalize(deps.queue, m.id, tx);
       });
+      // Already queued, perhaps backing off after failing through an outage: the wholesaler has just answered, so
+      // the next try need not wait out an exponential backoff (after a one-minute outage, one to two minutes more).
+      if (queued === null) await deps.queue.retryNow(FINALIZE_QUEUE, `finalize:${m.id}`);
       summary.finalizing++;
     } else if (m.status === "stopping" && age > staleMs) {
       await deps.client.stopBot(m.platform, m.platform_specific_id).catch(() => undefined);
