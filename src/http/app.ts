@@ -6,11 +6,13 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from "fastify";
-import { AppError } from "../errors.js";
+import { AppError, validationError } from "../errors.js";
 import { installCors } from "./cors.js";
 import type { AppDeps } from "./deps.js";
 import { closeConnectionsWhenDraining } from "./drain.js";
@@ -21,7 +23,7 @@ import { registerAdminUsageRoutes } from "./routes/usage.js";
 import { ErrorBody } from "./schemas/common.js";
 import { MeetingSchema } from "./schemas/meetings.js";
 import { TokenSchema, UserSchema } from "./schemas/users.js";
-import { toValidationItems } from "./validation.js";
+import { nulLocation, toValidationItems } from "./validation.js";
 
 export type AppKind = "gateway" | "admin";
 export type App = FastifyInstance<
@@ -53,6 +55,12 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
     ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Errors the router raises before any hook runs (a malformed %-escape, an over-long path segment) keep
+    // Vexa's `{"detail"}` shape too.
+    frameworkErrors: (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const status = err.statusCode === 414 ? 414 : 400;
+      reply.code(status).send({ detail: status === 414 ? "Request-URI Too Long" : "Invalid URL" });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
@@ -61,6 +69,13 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   app.addSchema(MeetingSchema);
   installJsonParser(app);
   installErrorHandling(app);
+  // After authentication and schema validation, before any handler: PostgreSQL's text and jsonb cannot hold a NUL
+  // character, so one anywhere in the input is a 422 here rather than a 500 from the database.
+  app.addHook("preHandler", async (request) => {
+    const loc = nulLocation(request);
+    if (loc)
+      throw validationError([{ loc, msg: "NUL characters are not allowed", type: "value_error.str.nul" }]);
+  });
   closeConnectionsWhenDraining(app);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);

@@ -112,3 +112,45 @@ function toItem(
       return { loc: [root, ...path], msg: e.message ?? "invalid value", type: "value_error" };
   }
 }
+
+/**
+ * Where the first NUL character is in a request's path parameters, query string or body (in a string value or an
+ * object key), as a pydantic `loc`; null when there is none. Iterative, and a location is only built when found, so
+ * no input nests deep enough to overflow the stack or cost more than one pass.
+ */
+export function nulLocation(request: {
+  params?: unknown;
+  query?: unknown;
+  body?: unknown;
+}): (string | number)[] | null {
+  interface Node {
+    value: unknown;
+    key: string | number;
+    parent: Node | null;
+  }
+  const locOf = (n: Node | null, last?: string): (string | number)[] => {
+    const out: (string | number)[] = last === undefined ? [] : [last];
+    for (let x = n; x; x = x.parent) out.unshift(x.key);
+    return out;
+  };
+  const stack: Node[] = [
+    { value: request.body, key: "body", parent: null },
+    { value: request.query, key: "query", parent: null },
+    { value: request.params, key: "path", parent: null },
+  ];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    const { value } = node;
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) return locOf(node);
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], key: i, parent: node });
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes("\u0000")) return locOf(node, k);
+        stack.push({ value: v, key: k, parent: node });
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,278 @@
+/**
+ * SSRF through user webhook URLs (issue 8 item 5), with ALLOW_PRIVATE_WEBHOOKS=false: private ranges, loopback,
+ * IPv6 loopback and IPv4-mapped forms, names that are private or resolve to private addresses (`localhost`, this
+ * machine's own hostname, a name re-pointed at loopback between the check and the connection) and redirects to
+ * any of them. Each is refused when set, or refused at delivery; no request ever reaches the target.
+ */
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createUserNotifier } from "../../src/webhooks/notify.js";
+import { isPrivateAddress } from "../../src/webhooks/ssrf.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { legs } from "../helpers/db.js";
+import { waitFor } from "../helpers/wait.js";
+
+// "rebind.test" passes the resolve-time check as a public address, then connects to loopback: the connect-time
+// check must catch it. Every other name resolves for real.
+vi.mock("node:dns/promises", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:dns/promises")>();
+  const lookup = (async (host: string, opts: object) =>
+    host === "rebind.test"
+      ? [{ address: "93.184.216.34", family: 4 }]
+      : real.lookup(host, opts as never)) as typeof real.lookup;
+  return { ...real, default: { ...real, lookup }, lookup };
+});
+vi.mock("node:dns", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:dns")>();
+  const lookup = ((host: string, opts: unknown, cb: (...a: unknown[]) => void) => {
+    if (host !== "rebind.test") return (real.lookup as (...a: unknown[]) => void)(host, opts, cb);
+    const all = typeof opts === "object" && opts !== null && (opts as { all?: boolean }).all;
+    if (all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
+    else cb(null, "127.0.0.1", 4);
+  }) as typeof real.lookup;
+  return { ...real, default: { ...real, lookup }, lookup };
+});
+
+interface Target {
+  url: string;
+  port: number;
+  hits: string[];
+  close(): Promise<void>;
+}
+
+/** A server on every interface that records what reaches it; `redirectTo` makes it answer 302 there. */
+async function target(redirectTo?: () => string): Promise<Target> {
+  const hits: string[] = [];
+  const server: Server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    req.resume();
+    if (redirectTo) {
+      res.statusCode = 302;
+      res.setHeader("location", redirectTo());
+    } else res.statusCode = 204;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, "::", r)); // dual stack: IPv4, IPv6 and IPv4-mapped
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+const PRIVATE_URLS = [
+  "http://127.0.0.1/x",
+  "http://127.1/x",
+  "http://2130706433/x",
+  "http://0x7f000001/x",
+  "http://0/x",
+  "http://0.0.0.0/x",
+  "http://10.0.0.1/x",
+  "http://172.16.5.4/x",
+  "http://192.168.1.1/x",
+  "http://169.254.169.254/latest/meta-data/",
+  "http://100.64.0.1/x",
+  "http://[::1]/x",
+  "http://[::]/x",
+  "http://[::ffff:127.0.0.1]/x",
+  "http://[0:0:0:0:0:ffff:7f00:1]/x",
+  "http://[::ffff:10.0.0.1]/x",
+  "http://[::ffff:169.254.169.254]/x",
+  "http://[fc00::1]/x",
+  "http://[fd12:3456::1]/x",
+  "http://[fe80::1]/x",
+  "http://localhost/x",
+  "http://LOCALHOST./x",
+  "http://api.localhost/x",
+  "http://metadata.google.internal/computeMetadata/v1/",
+  "https://127.0.0.1:8443/x",
+];
+
+describe("private and loopback addresses", () => {
+  it("are recognised in every spelling, including IPv4-mapped IPv6 in hex", () => {
+    for (const ip of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "::1",
+      "::",
+      "::ffff:127.0.0.1",
+      "::ffff:7f00:1",
+      "0:0:0:0:0:ffff:7f00:1",
+      "::ffff:a00:1",
+      "::ffff:a9fe:a9fe",
+      "::7f00:1",
+      "64:ff9b::7f00:1",
+      "fe80::1",
+      "fc00::1",
+      "fec0::1",
+      "ff02::1",
+      "2002:7f00:1::",
+      "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+      "fe80::1%lo",
+    ]) {
+      expect(isPrivateAddress(ip), ip).toBe(true);
+    }
+    for (const ip of [
+      "93.184.216.34",
+      "8.8.8.8",
+      "2606:4700:4700::1111",
+      "::ffff:5db8:d822",
+      "2002:5db8:d822::1",
+    ]) {
+      expect(isPrivateAddress(ip), ip).toBe(false);
+    }
+  });
+});
+
+describe.each(await legs())("user webhook SSRF on %s (ALLOW_PRIVATE_WEBHOOKS=false)", (leg) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(
+      leg,
+      { ALLOW_PRIVATE_WEBHOOKS: "false", RATE_LIMIT_PER_SECOND: "0" },
+      { listen: true, sandbox: { stopDelayMs: 50 } },
+    );
+  });
+  afterAll(async () => t?.close());
+
+  it("refuses private, loopback and internal targets when they are set (422), keeping the old URL", async () => {
+    const u = await t.newUser();
+    const ok = await t.call("PUT", "/user/webhook", {
+      key: u.key,
+      body: { webhook_url: "https://hooks.example.com/mine" },
+    });
+    expect(ok.status, ok.raw).toBe(200);
+    for (const url of PRIVATE_URLS) {
+      const res = await t.call("PUT", "/user/webhook", { key: u.key, body: { webhook_url: url } });
+      expect(res.status, `${url}: ${res.raw}`).toBe(422);
+      expect(res.body.detail[0]).toMatchObject({ loc: ["body", "webhook_url"] });
+    }
+    const user = await t.call("GET", `/admin/users/${u.id}`, { adminKey: "test-admin-token" });
+    expect(user.body.data.webhook_url).toBe("https://hooks.example.com/mine");
+  });
+
+  /** A user whose webhook URL is set straight in the database (as if it had passed the check when set). */
+  async function userWithMeeting(webhookUrl: string) {
+    const u = await t.newUser();
+    const native = `ssrf-${Math.random().toString(36).slice(2)}`;
+    const bot = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "teams", native_meeting_id: native },
+    });
+    expect(bot.status, bot.raw).toBe(201);
+    await t.deps.db.query(
+      "UPDATE users SET data = data || jsonb_build_object('webhook_url', $2::text) WHERE id = $1",
+      [u.id, webhookUrl],
+    );
+    return { u, native, meetingId: bot.body.id as number };
+  }
+
+  const attempts = async (userId: number) =>
+    (
+      await t.deps.db.query<{ outcome: string; status_code: number | null }>(
+        "SELECT outcome, status_code FROM webhook_deliveries WHERE user_id = $1 ORDER BY id",
+        [userId],
+      )
+    ).rows;
+
+  it("never delivers to a name that resolves to this machine (its own hostname), even after a finished meeting", async () => {
+    const own = hostname();
+    const resolved = await (await vi.importActual<typeof import("node:dns/promises")>("node:dns/promises"))
+      .lookup(own, { all: true })
+      .catch(() => []);
+    if (resolved.length === 0 || !resolved.every((a) => isPrivateAddress(a.address))) {
+      console.warn(`NOTICE: ${own} does not resolve to private addresses only here; hostname case skipped.`);
+      return;
+    }
+    const tgt = await target();
+    try {
+      const u = await t.newUser();
+      const url = `http://${own}:${tgt.port}/hook`;
+      const set = await t.call("PUT", "/user/webhook", { key: u.key, body: { webhook_url: url } });
+      // Either refused outright, or accepted (a name is only resolved when used) and then never delivered.
+      expect([200, 422], set.raw).toContain(set.status);
+      if (set.status === 422) return;
+      const native = `ssrf-host-${leg}`;
+      expect(
+        (
+          await t.call("POST", "/bots", {
+            key: u.key,
+            body: { platform: "teams", native_meeting_id: native },
+          })
+        ).status,
+      ).toBe(201);
+      expect((await t.call("DELETE", `/bots/teams/${native}`, { key: u.key })).status).toBe(202);
+      await waitFor(async () => (await attempts(u.id)).length > 0, 30_000, "a delivery attempt");
+      expect(await attempts(u.id)).toEqual([{ outcome: "blocked", status_code: null }]);
+      expect(tgt.hits).toEqual([]);
+    } finally {
+      await tgt.close();
+    }
+  });
+
+  it("the notifier refuses literal private targets, private names and DNS rebinding; nothing reaches them", async () => {
+    const tgt = await target();
+    const notifier = createUserNotifier({ db: t.deps.db, clock: t.deps.ctx.clock, allowPrivate: false });
+    try {
+      for (const url of [
+        `http://127.0.0.1:${tgt.port}/a`,
+        `http://[::1]:${tgt.port}/b`,
+        `http://[::ffff:127.0.0.1]:${tgt.port}/c`,
+        `http://[::ffff:7f00:1]:${tgt.port}/d`,
+        `http://localhost:${tgt.port}/e`,
+        `http://${hostname()}:${tgt.port}/f`,
+        `http://rebind.test:${tgt.port}/g`,
+      ]) {
+        const m = await userWithMeeting(url);
+        await notifier.notify({ meetingId: m.meetingId, userId: m.u.id }, 1).catch(() => undefined);
+        const rows = await attempts(m.u.id);
+        expect(rows.length, url).toBe(1);
+        expect(["blocked", "failed"], `${url}: ${JSON.stringify(rows)}`).toContain(rows[0]?.outcome);
+        if (url.includes("rebind.test")) {
+          // It passed the resolve-time check (a public address) and was stopped by the connect-time one.
+          const err = await t.deps.db.query<{ error: string }>(
+            "SELECT error FROM webhook_deliveries WHERE user_id = $1",
+            [m.u.id],
+          );
+          expect(err.rows[0]?.error).toMatch(/refusing rebind\.test: private address/);
+        }
+      }
+      expect(tgt.hits, "requests that reached the private target").toEqual([]);
+    } finally {
+      await notifier.close();
+      await tgt.close();
+    }
+  });
+
+  it("never follows a redirect, to loopback or anywhere else (recorded as rejected, not retried)", async () => {
+    const inside = await target();
+    const redirector = await target(() => `http://127.0.0.1:${inside.port}/internal-admin`);
+    // The first hop is loopback too, so this notifier must allow private targets to reach it at all.
+    const notifier = createUserNotifier({ db: t.deps.db, clock: t.deps.ctx.clock, allowPrivate: true });
+    try {
+      const m = await userWithMeeting(`${redirector.url}/hook`);
+      await notifier.notify({ meetingId: m.meetingId, userId: m.u.id }, 1); // resolves: a permanent refusal
+      expect(redirector.hits).toEqual(["POST /hook"]);
+      expect(inside.hits, "the redirect was followed").toEqual([]);
+      expect(await attempts(m.u.id)).toEqual([{ outcome: "rejected", status_code: 302 }]);
+      // And with private targets refused, a public-looking name pointing inside is never even contacted.
+      const strict = createUserNotifier({ db: t.deps.db, clock: t.deps.ctx.clock, allowPrivate: false });
+      const n = await userWithMeeting(`http://${hostname()}:${redirector.port}/hook`);
+      await strict.notify({ meetingId: n.meetingId, userId: n.u.id }, 1).catch(() => undefined);
+      await strict.close();
+      expect(redirector.hits).toEqual(["POST /hook"]);
+      expect(inside.hits).toEqual([]);
+    } finally {
+      await notifier.close();
+      await redirector.close();
+      await inside.close();
+    }
+  });
+});
