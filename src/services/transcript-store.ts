@@ -68,7 +68,12 @@ export async function storeSegments(
          AS t(start_time, end_time, text, speaker, language, created_at_text, abs_start, abs_end, segment_key, seq)
      ON CONFLICT (meeting_id, segment_key) DO UPDATE SET start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
        text = EXCLUDED.text, speaker = EXCLUDED.speaker, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
-       created_at_text = EXCLUDED.created_at_text, absolute_end_time = EXCLUDED.absolute_end_time, seq = EXCLUDED.seq`,
+       created_at_text = EXCLUDED.created_at_text, absolute_end_time = EXCLUDED.absolute_end_time, seq = EXCLUDED.seq
+     -- Rewriting an unchanged row costs a dead tuple and index work; finalizing over a checkpoint is mostly that.
+     WHERE (transcriptions.start_time, transcriptions.end_time, transcriptions.text, transcriptions.speaker,
+            transcriptions.language, transcriptions.created_at_text, transcriptions.absolute_end_time, transcriptions.seq)
+       IS DISTINCT FROM (EXCLUDED.start_time, EXCLUDED.end_time, EXCLUDED.text, EXCLUDED.speaker, EXCLUDED.language,
+            EXCLUDED.created_at_text, EXCLUDED.absolute_end_time, EXCLUDED.seq)`,
     [
       meetingId,
       col((s) => s.start),
