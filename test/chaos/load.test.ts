@@ -134,7 +134,9 @@ describe.skipIf(!hasPg || !redisUp)("sustained mixed load on two gateways and a 
           errors.push(`${label}: network ${String(err)}`);
           return undefined;
         }
-        (latency[label] ??= []).push(res.ms);
+        const lat = latency[label] ?? [];
+        latency[label] = lat;
+        lat.push(res.ms);
         statuses[`${label} ${res.status}`] = (statuses[`${label} ${res.status}`] ?? 0) + 1;
         if (!expected.includes(res.status))
           errors.push(`${label} ${method} ${path}: ${res.status} ${res.raw.slice(0, 200)}`);
