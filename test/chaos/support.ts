@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
+import { readSegments } from "../../src/services/transcript-store.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -272,32 +273,15 @@ export async function meetingStates(world: World): Promise<MeetingState[]> {
   return res.rows;
 }
 
-/** The stored transcript of one meeting, in Vexa's key order and serving order. */
+/** The stored transcript of one meeting, read the way the retailer serves it. */
 export async function storedSegments(world: World, meetingId: number): Promise<Seg[]> {
-  const res = await world.pool.query<{
-    start_time: number;
-    end_time: number;
-    text: string;
-    language: string | null;
-    created_at_text: string | null;
-    speaker: string | null;
-    absolute_start_time: string | null;
-    absolute_end_time: string | null;
-  }>(
-    `SELECT start_time, end_time, text, language, created_at_text, speaker, absolute_start_time, absolute_end_time
-       FROM transcriptions WHERE meeting_id = $1 ORDER BY seq, start_time, id`,
-    [meetingId],
-  );
-  return res.rows.map((r) => ({
-    start: r.start_time,
-    end: r.end_time,
-    text: r.text,
-    language: r.language,
-    created_at: r.created_at_text,
-    speaker: r.speaker,
-    absolute_start_time: r.absolute_start_time,
-    absolute_end_time: r.absolute_end_time,
-  }));
+  return readSegments(
+    {
+      query: async (sql, params) =>
+        ((r) => ({ rows: r.rows, rowCount: r.rowCount ?? 0 }))(await world.pool.query(sql, params)),
+    },
+    meetingId,
+  ) as Promise<Seg[]>;
 }
 
 /**

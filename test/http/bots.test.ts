@@ -3,23 +3,10 @@ import { loadConfig } from "../../src/config.js";
 import { createDb } from "../../src/db/client.js";
 import { createDeps } from "../../src/deps.js";
 import { buildApp } from "../../src/http/app.js";
+import { MEETING_KEYS } from "../helpers/vexa-shapes.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 
-const MEETING_KEYS = [
-  "id",
-  "user_id",
-  "platform",
-  "native_meeting_id",
-  "constructed_meeting_url",
-  "status",
-  "bot_container_id",
-  "start_time",
-  "end_time",
-  "data",
-  "created_at",
-  "updated_at",
-];
 let n = 0;
 const letters = (x: number, len: number) =>
   Array.from({ length: len }, (_, i) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(x / 26 ** i) % 26]).join("");

@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { SEGMENT_KEYS } from "../helpers/vexa-shapes.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
 
-const SEGMENT_KEYS = [
-  "start",
-  "end",
-  "text",
-  "language",
-  "created_at",
-  "speaker",
-  "absolute_start_time",
-  "absolute_end_time",
-];
 const TRANSCRIPT_KEYS = [
   "id",
   "platform",

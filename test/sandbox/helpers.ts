@@ -5,20 +5,7 @@ import { ManualClock } from "../../src/clock.js";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 
 export const KEY = "test-sandbox-key";
-export const MEETING_KEYS = [
-  "id",
-  "user_id",
-  "platform",
-  "native_meeting_id",
-  "constructed_meeting_url",
-  "status",
-  "bot_container_id",
-  "start_time",
-  "end_time",
-  "data",
-  "created_at",
-  "updated_at",
-];
+export { MEETING_KEYS } from "../helpers/vexa-shapes.js";
 export const NAIVE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
 export const AWARE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/;
 

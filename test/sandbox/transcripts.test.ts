@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { SEGMENT_KEYS } from "../helpers/vexa-shapes.js";
 import { AWARE, NAIVE, startSandbox } from "./helpers.js";
 
-const SEGMENT_KEYS = [
-  "start",
-  "end",
-  "text",
-  "language",
-  "created_at",
-  "speaker",
-  "absolute_start_time",
-  "absolute_end_time",
-];
 const PATH = "/transcripts/google_meet/abc-defg-hij";
 
 describe("GET /transcripts (baseline §3.7)", () => {
