@@ -104,6 +104,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     timeoutMs: config.wholesaler.timeoutMs,
     // Network timeouts, retry sleeps and the breaker run on real time even when tests simulate meeting time.
     clock: systemClock,
+    // The wholesaler's clock offset is measured against the time our records use.
+    wallClock: clock,
     logger,
     onCall: metrics.upstreamCall,
   });

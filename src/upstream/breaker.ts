@@ -28,6 +28,7 @@ export const BREAKER_DEFAULTS = { threshold: 5, openMs: 5000 } as const;
 export function classifyOutcome(error: unknown): Outcome {
   if (error instanceof UpstreamError) {
     if (error.breakerOpen) return "ignore";
+    if (error.scopeFailure) return "success"; // the wholesaler answered; our key's scope is the problem
     return error.kind === "unavailable" ? "failure" : "success";
   }
   return "failure";

@@ -220,6 +220,114 @@ describe("wholesaler client: requests and validation", () => {
   });
 });
 
+describe("wholesaler client: current Vexa shapes", () => {
+  it("takes DELETE /bots 200, the new /bots/status, Z timestamps and extra segment keys without a warning", async () => {
+    const row = meeting({
+      status: "awaiting_admission",
+      start_time: "2026-06-20T09:00:00Z",
+      created_at: "2026-06-20T08:59:00Z",
+      updated_at: "2026-06-20T09:00:05Z",
+      completion_reason: null,
+      failure_stage: null,
+      data: { service_layer_id: "retailer-test" },
+    });
+    handler = (req, res) => {
+      const key = `${req.method} ${req.url}`;
+      if (key === "DELETE /bots/google_meet/abc-defg-hij")
+        return json(res, 200, {
+          status: "stopping",
+          meeting_id: 7,
+          native_meeting_id: "abc-defg-hij",
+          also_stopped: [],
+          cancelled: [],
+        });
+      if (key === "GET /bots/status")
+        return json(res, 200, { running: [row], running_bots: [row], count: 1 });
+      if (key === "GET /meetings") return json(res, 200, { meetings: [row], has_more: false });
+      if (key === "GET /transcripts/google_meet/abc-defg-hij")
+        return json(res, 200, {
+          ...row,
+          recordings: [],
+          notes: null,
+          segments: [
+            {
+              start: 1,
+              end: 2.5,
+              text: "This is Anna.",
+              language: "en",
+              speaker: "Anna",
+              completed: true,
+              segment_id: "s-1",
+              absolute_start_time: "2026-06-20T09:00:01Z",
+              absolute_end_time: "2026-06-20T09:00:02.500Z",
+            },
+          ],
+        });
+      if (key === "GET /auth/me")
+        return json(res, 200, { user_id: 7, email: "w@x.y", scopes: ["bot", "tx"], max_concurrent: 3 });
+      json(res, 500, { detail: `unexpected ${key}` });
+    };
+    const { client, logs } = makeClient();
+    expect(await client.stopBot("google_meet", "abc-defg-hij")).toMatchObject({
+      status: "stopping",
+      meeting_id: 7,
+    });
+    expect((await client.getBotsStatus()).running_bots[0]).toMatchObject({
+      id: 7,
+      bot_container_id: "c0ffee",
+    });
+    expect((await client.listMeetings())[0]?.start_time).toBe("2026-06-20T09:00:00Z");
+    const t = await client.getTranscript("google_meet", "abc-defg-hij");
+    expect(t.segments[0]).toMatchObject({ segment_id: "s-1", completed: true });
+    expect(t.segments[0]).not.toHaveProperty("created_at");
+    expect(await client.getIdentity()).toEqual({
+      user_id: 7,
+      email: "w@x.y",
+      scopes: ["bot", "tx"],
+      max_concurrent: 3,
+    });
+    expect(logs).toEqual([]);
+  });
+
+  it("a missing route is 'unsupported' (not retried, breaker untouched); a baseline has no /auth/me", async () => {
+    handler = (_req, res) => json(res, 404, { detail: "Not Found" });
+    const { client } = makeClient({ breaker: { threshold: 1 } });
+    const e = await catchErr(client.updateBotConfig("google_meet", "abc-defg-hij", { language: "de" }));
+    expect(e).toMatchObject({ kind: "unsupported", status: 404, retryable: false });
+    expect(await catchErr(client.getIdentity())).toMatchObject({ kind: "unsupported" });
+    expect(seen).toHaveLength(2);
+    expect(client.breakerState()).toBe("closed");
+  });
+});
+
+describe("wholesaler client: clock offset", () => {
+  it("measures the wholesaler's clock from Date headers and a new meeting's created_at", async () => {
+    const skew = 30_000;
+    const wall = new ManualClock(Date.parse("2026-03-01T12:00:00.400Z"));
+    handler = (req, res) => {
+      const date = new Date(wall.now() + skew).toUTCString();
+      if (req.method === "POST")
+        return json(
+          res,
+          201,
+          meeting({ created_at: new Date(wall.now() + skew).toISOString().slice(0, -1) }),
+          {
+            date,
+          },
+        );
+      json(res, 200, { meetings: [] }, { date });
+    };
+    const { client } = makeClient({ wallClock: wall });
+    expect(client.clockOffsetMs()).toBe(0);
+    await client.listMeetings();
+    expect(Math.abs(client.clockOffsetMs() - skew)).toBeLessThanOrEqual(1000);
+    expect(client.clockOffset()).toMatchObject({ samples: 1, source: "date" });
+    await client.requestBot({ platform: "google_meet", native_meeting_id: "abc-defg-hij" });
+    // The manual wall clock stands still during the call, so created_at pins the offset exactly.
+    expect(client.clockOffset()).toMatchObject({ offsetMs: skew, uncertaintyMs: 0, source: "created_at" });
+  });
+});
+
 describe("wholesaler client: error mapping", () => {
   it("409 keeps the detail and the upstream meeting id", async () => {
     handler = (_req, res) =>

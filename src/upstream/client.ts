@@ -3,6 +3,7 @@ import { Agent, request as undiciRequest } from "undici";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { type BreakerState, CircuitBreaker, classifyOutcome, type StateListener } from "./breaker.js";
+import { type ClockOffset, ClockOffsetEstimator } from "./clock-offset.js";
 import {
   errorFromNetwork,
   errorFromResponse,
@@ -13,8 +14,10 @@ import {
 import { type RetryOptions, retry } from "./retry.js";
 import {
   type UpstreamBotStatusResponse,
+  type UpstreamIdentity,
   type UpstreamMeeting,
   type UpstreamMessage,
+  type UpstreamStopResponse,
   type UpstreamTranscript,
   type Validator,
   validators,
@@ -42,6 +45,11 @@ export interface WholesalerClientOptions {
   /** Per-attempt timeout (default 1500 ms): a hanging upstream yields `unavailable` within it. */
   timeoutMs?: number;
   clock?: Clock;
+  /**
+   * The time our own records use (attached_at, detached_at), against which the wholesaler's clock offset is
+   * measured; defaults to `clock`. Differs from `clock` when tests simulate meeting time.
+   */
+  wallClock?: Clock;
   breaker?: { threshold?: number; openMs?: number };
   /**
    * The retry policy for safe/idempotent calls. `deadlineMs` bounds a whole call including retries
@@ -83,9 +91,9 @@ export interface RawTranscript {
 export interface WholesalerClient {
   /** POST /bots. Never retried (not idempotent). */
   requestBot(input: RequestBotInput, opts?: CallOptions): Promise<UpstreamMeeting>;
-  /** DELETE /bots/{platform}/{native_meeting_id}. */
-  stopBot(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<UpstreamMessage>;
-  /** PUT /bots/{platform}/{native_meeting_id}/config. */
+  /** DELETE /bots/{platform}/{native_meeting_id}: baseline 202 `{message}`, current Vexa 200 `{status:"stopping",...}`. */
+  stopBot(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<UpstreamStopResponse>;
+  /** PUT /bots/{platform}/{native_meeting_id}/config; current Vexa has no such route (`unsupported`). */
   updateBotConfig(
     platform: string,
     nativeMeetingId: string,
@@ -102,6 +110,8 @@ export interface WholesalerClient {
   getTranscriptRaw(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<RawTranscript>;
   /** DELETE /meetings/{platform}/{native_meeting_id}; a 404 counts as already deleted. */
   deleteMeeting(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<void>;
+  /** Current Vexa's GET /auth/me (our key's user and scopes); a baseline wholesaler answers `unsupported`. */
+  getIdentity(opts?: CallOptions): Promise<UpstreamIdentity>;
   /** PUT /user/webhook with `{webhook_url, webhook_secret?}`; answers the wholesaler's user object. */
   setUserWebhook(url: string, secret?: string, opts?: CallOptions): Promise<unknown>;
   breakerState(): BreakerState;
@@ -111,6 +121,14 @@ export interface WholesalerClient {
    * 4xx that is not an auth failure). For /ready and operator alerts.
    */
   authFailing(): boolean;
+  /**
+   * Wholesaler time − our time (ms), from every response's `Date` header (1 s resolution, narrowed by
+   * combining responses) and from a new meeting's `created_at` (as tight as the POST /bots round trip);
+   * 0 before the first response.
+   */
+  clockOffsetMs(): number;
+  /** The same estimate with its uncertainty, sample count and tightest source. */
+  clockOffset(): ClockOffset;
   close(): Promise<void>;
 }
 
@@ -134,6 +152,8 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
   const apiKey = opts.apiKey;
   const timeoutMs = opts.timeoutMs ?? 1500;
   const clock = opts.clock ?? systemClock;
+  const wallClock = opts.wallClock ?? clock;
+  const offset = new ClockOffsetEstimator();
   const logger = opts.logger;
   const retryDefaults = opts.retry ?? {};
   const defaultDeadlineMs = retryDefaults.deadlineMs ?? timeoutMs + 400;
@@ -151,6 +171,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
   });
   const breaker = new CircuitBreaker({ ...opts.breaker, clock });
   let authFailingNow = false;
+  const scopeWarned = new Set<string>();
   /** Errors caused by the caller's own AbortSignal: not the upstream's fault, so the breaker ignores them. */
   const callerAborted = new WeakSet<object>();
 
@@ -193,8 +214,10 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
     spec: CallSpec<T>,
     attemptTimeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<{ value: T; raw: string }> {
+  ): Promise<{ value: T; raw: string; sentMs: number; receivedMs: number }> {
     const started = performance.now();
+    const sentMs = wallClock.now();
+    let receivedMs = sentMs;
     const timeoutSignal = AbortSignal.timeout(attemptTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
     const reqHeaders = spec.body === undefined ? headers : { ...headers, "content-type": "application/json" };
@@ -211,8 +234,11 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         headersTimeout: attemptTimeoutMs,
         bodyTimeout: attemptTimeoutMs,
       });
+      receivedMs = wallClock.now();
       status = res.statusCode;
       retryAfter = res.headers["retry-after"];
+      const date = res.headers.date;
+      offset.observeDate(Array.isArray(date) ? date[0] : date, sentMs, receivedMs);
       raw = await res.body.text();
     } catch (cause) {
       const durationMs = performance.now() - started;
@@ -250,6 +276,13 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         ...retryAfterField(parseRetryAfter(retryAfter, clock.now())),
       });
       // A 5xx/429 may come from a proxy in front of the wholesaler's auth, so it says nothing about the key.
+      if (err.scopeFailure && !scopeWarned.has(spec.route)) {
+        scopeWarned.add(spec.route);
+        logger?.error(
+          { upstream: origin, route: spec.route },
+          "the wholesaler key lacks the scope for a route",
+        );
+      }
       if (err.authFailure) noteAuth(true, spec.route, status);
       else if (status < 500 && status !== 429) noteAuth(false, spec.route, status);
       throw err;
@@ -258,7 +291,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
 
     if (!spec.validator) {
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
-      return { value: undefined as T, raw };
+      return { value: undefined as T, raw, sentMs, receivedMs };
     }
     let parsed: unknown;
     let parsedOk = true;
@@ -283,7 +316,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       });
     }
     emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
-    return { value: parsed, raw };
+    return { value: parsed, raw, sentMs, receivedMs };
   }
 
   function sanitizeCause(cause: unknown): unknown {
@@ -323,7 +356,10 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
   }
 
   /** The one private request(): per-attempt timeout, breaker, and (for idempotent calls) the retry policy. */
-  async function call<T>(spec: CallSpec<T>, co: CallOptions = {}): Promise<{ value: T; raw: string }> {
+  async function call<T>(
+    spec: CallSpec<T>,
+    co: CallOptions = {},
+  ): Promise<{ value: T; raw: string; sentMs: number; receivedMs: number }> {
     const perAttempt = co.timeoutMs ?? timeoutMs;
     if (!spec.idempotent) return guarded(spec, perAttempt, co.signal);
     return retry(
@@ -393,6 +429,8 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         },
         co,
       );
+      // The wholesaler stamped the new meeting while handling this very request.
+      offset.observeStamp(r.value.created_at, r.sentMs, r.receivedMs);
       return r.value;
     },
 
@@ -403,7 +441,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
           route: "DELETE /bots/{platform}/{native_meeting_id}",
           path: path(`/bots/${seg(platform)}/${seg(nativeMeetingId)}`),
           idempotent: true,
-          validator: validators.message,
+          validator: validators.stop,
         },
         co,
       );
@@ -479,6 +517,20 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       }
     },
 
+    async getIdentity(co) {
+      const r = await call(
+        {
+          method: "GET",
+          route: "GET /auth/me",
+          path: path("/auth/me"),
+          idempotent: true,
+          validator: validators.identity,
+        },
+        co,
+      );
+      return r.value;
+    },
+
     async setUserWebhook(url, secret, co) {
       const body: Record<string, unknown> = { webhook_url: url };
       if (secret !== undefined) body.webhook_secret = secret;
@@ -499,6 +551,8 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
     breakerState: () => breaker.state(),
     onBreakerStateChange: (listener) => breaker.onStateChange(listener),
     authFailing: () => authFailingNow,
+    clockOffsetMs: () => offset.estimate().offsetMs,
+    clockOffset: () => offset.estimate(),
     close: () => dispatcher.close(),
   };
 }

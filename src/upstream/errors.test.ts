@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { classifyOutcome } from "./breaker.js";
 import { errorFromNetwork, errorFromResponse, parseRetryAfter, UpstreamError } from "./errors.js";
 
 const post = (status: number, detail: unknown, retryAfterSeconds?: number) =>
@@ -75,6 +76,32 @@ describe("errorFromResponse", () => {
       kind: "unavailable",
       detail: { message: "Failed to start bot container." },
     });
+  });
+
+  it("a route the wholesaler lacks is unsupported; Vexa's own not-found stays not_found", () => {
+    const put = (status: number, detail: unknown) =>
+      errorFromResponse({
+        route: "PUT /bots/{platform}/{native_meeting_id}/config",
+        method: "PUT",
+        status,
+        detail,
+      });
+    expect(put(404, "Not Found")).toMatchObject({ kind: "unsupported", status: 404, retryable: false });
+    expect(put(405, "Method Not Allowed")).toMatchObject({ kind: "unsupported", status: 405 });
+    expect(put(404, "No active meeting found for platform zoom and meeting ID 1.")).toMatchObject({
+      kind: "not_found",
+    });
+    expect(put(404, "No active meeting for this bot")).toMatchObject({ kind: "not_found" });
+    expect(put(405, "Some other text")).toMatchObject({ kind: "rejected" });
+  });
+
+  it("current Vexa's scope refusal is an operator problem the breaker does not count", () => {
+    const e = get(403, "Insufficient scope for this endpoint");
+    expect(e).toMatchObject({ kind: "unavailable", scopeFailure: true, retryable: false });
+    expect(e.authFailure).toBeUndefined();
+    expect(classifyOutcome(e)).toBe("success");
+    expect(get(401, "Invalid API key")).toMatchObject({ kind: "unavailable", authFailure: true });
+    expect(get(401, "Missing API key")).toMatchObject({ authFailure: true });
   });
 
   it("network errors are retryable unavailable with a plain cause", () => {

@@ -9,9 +9,20 @@
  * - `not_found`: 404.
  * - `limit`: the wholesaler account is out of bot capacity (baseline 403 "maximum concurrent bot limit",
  *   newer Vexa 429 on POST /bots).
+ * - `unsupported`: the wholesaler has no such route (the framework's own 404 `{"detail":"Not Found"}` or 405),
+ *   as current Vexa answers `PUT /bots/.../config`; Vexa's own not-found answers name what is missing.
  * - `rejected`: any other 4xx; `status` and `detail` are kept.
+ *
+ * `scopeFailure`: current Vexa's 403 "Insufficient scope for this endpoint": our key is valid but may not use
+ * this route. An operator problem (never the user's), reported as `unavailable` but not counted by the breaker.
  */
-export type UpstreamErrorKind = "unavailable" | "conflict" | "not_found" | "limit" | "rejected";
+export type UpstreamErrorKind =
+  | "unavailable"
+  | "conflict"
+  | "not_found"
+  | "limit"
+  | "unsupported"
+  | "rejected";
 
 export interface UpstreamErrorInit {
   kind: UpstreamErrorKind;
@@ -23,6 +34,7 @@ export interface UpstreamErrorInit {
   /** Defaults to true only for transient `unavailable` errors (not auth failures, not an open circuit). */
   retryable?: boolean;
   authFailure?: boolean;
+  scopeFailure?: boolean;
   breakerOpen?: boolean;
   conflictMeetingId?: number;
   cause?: unknown;
@@ -38,6 +50,8 @@ export class UpstreamError extends Error {
   readonly retryable: boolean;
   /** The wholesaler rejected our service key (401/403): an operator problem, reported by /ready. */
   readonly authFailure?: boolean;
+  /** Our key is valid but lacks the scope for this route (current Vexa's scoped keys). */
+  readonly scopeFailure?: boolean;
   /** Failed fast by the circuit breaker; no network call was made. */
   readonly breakerOpen?: boolean;
   /** For 409: the wholesaler's meeting id parsed from "... Meeting ID: <id>". */
@@ -52,10 +66,12 @@ export class UpstreamError extends Error {
     if (init.detail !== undefined) this.detail = init.detail;
     if (init.retryAfterSeconds !== undefined) this.retryAfterSeconds = init.retryAfterSeconds;
     if (init.authFailure) this.authFailure = true;
+    if (init.scopeFailure) this.scopeFailure = true;
     if (init.breakerOpen) this.breakerOpen = true;
     if (init.conflictMeetingId !== undefined) this.conflictMeetingId = init.conflictMeetingId;
     this.retryable =
-      init.retryable ?? (init.kind === "unavailable" && !init.authFailure && !init.breakerOpen);
+      init.retryable ??
+      (init.kind === "unavailable" && !init.authFailure && !init.scopeFailure && !init.breakerOpen);
   }
 }
 
@@ -74,6 +90,9 @@ const LIMIT_RE = /maximum concurrent bot limit/i;
 const AUTH_RE =
   /\bapi[ _-]?(token|key)\b|\bnot authenticated\b|\bunauthori[sz]ed\b|\binvalid (token|credentials)\b/i;
 const MEETING_ID_RE = /Meeting ID:\s*(\d+)/;
+const SCOPE_RE = /insufficient scope/i;
+/** Starlette's answers for a path or method it has no route for (FastAPI keeps them as `detail`). */
+const NO_ROUTE: Record<number, string> = { 404: "Not Found", 405: "Method Not Allowed" };
 
 /** The human text of a FastAPI-style body: `detail` when it is a string, `detail.message` for the object form. */
 export function detailText(detail: unknown): string {
@@ -120,6 +139,14 @@ export function errorFromResponse(r: ResponseFacts): UpstreamError {
   if (LIMIT_RE.test(text) && (status === 403 || status === 429))
     return new UpstreamError({ kind: "limit", ...base });
   if (status === 429 && isPostBots) return new UpstreamError({ kind: "limit", ...base });
+  if (status === 403 && SCOPE_RE.test(text)) {
+    return new UpstreamError({
+      kind: "unavailable",
+      ...base,
+      scopeFailure: true,
+      message: `upstream ${route} 403: the wholesaler key lacks the scope for this route`,
+    });
+  }
   if (status === 401 || (status === 403 && AUTH_RE.test(text))) {
     return new UpstreamError({
       kind: "unavailable",
@@ -134,6 +161,13 @@ export function errorFromResponse(r: ResponseFacts): UpstreamError {
       kind: "conflict",
       ...base,
       ...(m?.[1] === undefined ? {} : { conflictMeetingId: Number(m[1]) }),
+    });
+  }
+  if (NO_ROUTE[status] !== undefined && detail === NO_ROUTE[status]) {
+    return new UpstreamError({
+      kind: "unsupported",
+      ...base,
+      message: `upstream ${route} ${status}: the wholesaler does not support this route`,
     });
   }
   if (status === 404) return new UpstreamError({ kind: "not_found", ...base });
