@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { createDb, type Db } from "../src/db/client.js";
-import type { Segment } from "../src/services/transcript-store.js";
+import type { Segment } from "../src/meetings/transcript-store.js";
 import { call, expectStatus, meetId } from "./lib/http.js";
 import { type LoadOptions, type LoadResult, warmThenLoad } from "./lib/load.js";
 import {
@@ -342,14 +342,14 @@ async function postBot(r: Retailer, key: string, nativeId: string): Promise<any>
 // Finalization storage timing (directly against the retailer's database)
 // ---------------------------------------------------------------------------------------------------------------
 
-type StoreModule = typeof import("../src/services/transcript-store.js");
+type StoreModule = typeof import("../src/meetings/transcript-store.js");
 
 /** The measured build's own transcript-store module, so the timed storeSegments is exactly the code under test. */
 async function storeModule(dist: string): Promise<StoreModule> {
   const file =
     flags.runtime === "tsx"
-      ? join(ROOT, "src", "services", "transcript-store.ts")
-      : join(dist, "services", "transcript-store.js");
+      ? join(ROOT, "src", "meetings", "transcript-store.ts")
+      : join(dist, "meetings", "transcript-store.js");
   return (await import(pathToFileURL(file).href)) as StoreModule;
 }
 
@@ -434,13 +434,21 @@ async function storeBench(
     freshMs: [],
     overCheckpointMs: [],
   };
-  const store = (id: number) => db.tx((tx) => storeSegments(tx, id, segments, { replace: true }));
+  const store = (id: number) =>
+    db.tx((tx) =>
+      storeSegments(tx, id, segments, { replace: true, storedAt: new Date().toISOString().slice(0, 23) }),
+    );
   for (let i = -2; i < runs; i++) {
     // Interleaved so drift (autovacuum, page cache) hits all three alike; the first two rounds are warm-up.
     const b = await timed((id) => bulkInsert(db, id, segments, segmentKey));
     const f = await timed(store);
     const c = await timed(store, (id) =>
-      db.tx((tx) => storeSegments(tx, id, checkpointSegs, { replace: false })),
+      db.tx((tx) =>
+        storeSegments(tx, id, checkpointSegs, {
+          replace: false,
+          storedAt: new Date().toISOString().slice(0, 23),
+        }),
+      ),
     );
     if (i >= 0) {
       out.baselineMs.push(b);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { createWholesalerBotManager } from "./bot-manager/wholesaler.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config.js";
@@ -10,7 +9,8 @@ import type { AppDeps } from "./http/deps.js";
 import { httpMetricsHook } from "./http/metrics-hook.js";
 import type { OpsDeps } from "./http/routes/health.js";
 import { createMemoryRateLimiter, rateLimitHook } from "./http/rate-limit.js";
-import { FINALIZE_QUEUE, type FinalizeStep, NOTIFY_QUEUE } from "./jobs/finalize-meeting.js";
+import type { FinalizeStep } from "./jobs/finalize-meeting.js";
+import { FINALIZE_QUEUE, NOTIFY_QUEUE, START_QUEUE } from "./meetings/queues.js";
 import { createJobQueue, type JobQueue } from "./jobs/queue.js";
 import { startBackgroundWork } from "./jobs/runner.js";
 import { createReadiness } from "./observability/health.js";
@@ -121,12 +121,6 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   await queue.start();
   let queueRunning = true;
   let shuttingDown = false;
-  const bots = createWholesalerBotManager({
-    client,
-    db,
-    clock,
-    serviceLayerId: config.wholesaler.serviceLayerId,
-  });
   const notifier = createUserNotifier({
     db,
     clock,
@@ -149,13 +143,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
           log: logger,
           reconcileIntervalSeconds: config.reconcileIntervalSeconds,
           notify: notifier.notify,
+          onOrphanStopped: metrics.orphanBotStopped,
         })
       : undefined;
 
   metrics.watch({
     breakerState: () => client.breakerState(),
     authFailing: () => client.authFailing(),
-    queues: [FINALIZE_QUEUE, NOTIFY_QUEUE],
+    queues: [FINALIZE_QUEUE, START_QUEUE, NOTIFY_QUEUE],
     queueDepth: (name) => queue.depth(name),
     queueFailed: (name) => queue.failedCount(name),
   });
@@ -183,7 +178,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     hooks,
     ops: { ready, metrics },
     metrics,
-    botsCtx: { ...ctx, bots, serviceLayerId: config.wholesaler.serviceLayerId },
+    botsCtx: { ...ctx, client, queue, log: logger, serviceLayerId: config.wholesaler.serviceLayerId },
     eventsCtx: { db, clock, queue, secrets },
     transcriptsCtx: {
       ...ctx,

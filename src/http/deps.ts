@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { BotsCtx } from "../services/bots.js";
 import type { Ctx } from "../services/context.js";
-import type { EventsCtx } from "../services/meeting-events.js";
+import type { EventsCtx } from "../webhooks/receive.js";
 import type { TranscriptsCtx } from "../services/transcripts.js";
 import type { App, AppKind } from "./app.js";
 import type { OpsDeps } from "./routes/health.js";

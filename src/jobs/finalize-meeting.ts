@@ -1,15 +1,10 @@
 import type { Clock } from "../clock.js";
-import type { Db, Queryable } from "../db/client.js";
-import { naiveFromMs } from "../services/context.js";
-import { purgeMeeting } from "../services/meetings.js";
-import { aggregateParticipants, storeSegments, toSegment } from "../services/transcript-store.js";
+import type { Db } from "../db/client.js";
+import * as lifecycle from "../meetings/lifecycle.js";
+import type { JobSender } from "../meetings/queues.js";
+import { toSegment } from "../meetings/transcript-store.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
-import type { UpstreamTranscript } from "../upstream/schemas.js";
-import type { JobQueue } from "./queue.js";
-
-export const FINALIZE_QUEUE = "finalize-meeting";
-export const NOTIFY_QUEUE = "notify-user";
 
 export type FinalizeStep = "pulled" | "stored" | "deleted";
 
@@ -17,9 +12,9 @@ export interface LifecycleDeps {
   db: Db;
   clock: Clock;
   client: WholesalerClient;
-  queue: JobQueue;
-  /** Ours among retailers sharing one wholesaler account; only our orphaned bots are adopted. */
-  serviceLayerId?: string;
+  queue: JobSender & { retryNow(name: string, singletonKey: string): Promise<boolean> };
+  /** Ours among retailers sharing one wholesaler account: only our bots are adopted or stopped. */
+  serviceLayerId: string;
   /** Test hook: the chaos suite kills the process at a named step to prove every step resumes. */
   crashAt?: (step: FinalizeStep) => void;
 }
@@ -28,143 +23,60 @@ interface MeetingRow {
   id: number;
   platform: string;
   platform_specific_id: string;
-  status: string;
-  end_time: string | null;
-  data: {
-    wholesaler_meeting_id?: number;
-    transcript_cached?: boolean;
-    upstream_deleted?: boolean;
-    upstream_status?: string;
-  };
+  wholesaler_meeting_id: string | null;
+  transcript_cached: boolean;
+  upstream_deleted: boolean;
 }
 
-const TERMINAL = new Set(["completed", "failed"]);
-
 /**
- * pull final transcript → store it and mark the meeting ended (one commit) → only then delete the wholesaler's
- * copy → queue user notifications. Every step is idempotent, so a retry after a crash resumes where it stopped.
+ * pull the final transcript → store it with the meeting's end (one commit) → only then delete the wholesaler's
+ * copy, if it is ours → notify holders. Every step is idempotent, so a retry after a crash resumes where it stopped.
  */
 export async function finalizeMeeting(deps: LifecycleDeps, meetingId: number): Promise<"finalized" | "gone"> {
   const { db, client } = deps;
-  const m = await loadMeeting(db, meetingId);
+  const res = await db.query<MeetingRow>(
+    `SELECT id, platform, platform_specific_id, wholesaler_meeting_id, transcript_cached, upstream_deleted
+       FROM meetings WHERE id = $1`,
+    [meetingId],
+  );
+  const m = res.rows[0];
   if (!m) return "gone";
-  if (!m.data.transcript_cached) {
-    const final = await pullFinal(client, m);
+  // The wholesaler meeting id now latest in the room (null: none), once we have asked.
+  let latest: number | null | undefined;
+  if (!m.transcript_cached) {
+    const pulled = await latestTranscript(client, m);
+    latest = pulled?.id ?? null;
+    // A newer wholesaler meeting for the same native id is not ours to store.
+    const final = pulled && isOurs(m, pulled.id) ? pulled : null;
     deps.crashAt?.("pulled");
-    await storeFinal(deps, m, final);
+    await lifecycle.storeFinal(deps, m.id, final && { ...final, segments: final.segments.map(toSegment) });
     deps.crashAt?.("stored");
   }
-  if (!m.data.upstream_deleted) {
-    await client.deleteMeeting(m.platform, m.platform_specific_id, { timeoutMs: 5000, deadlineMs: 10_000 });
-    await db.tx(async (tx) => {
-      const ended = await tx.query<{ status: string }>(
-        `UPDATE meetings SET status = COALESCE(data->>'final_status', 'completed'), updated_at = $2,
-                data = data || '{"upstream_deleted": true, "finalize_stage": "deleted"}'::jsonb
-          WHERE id = $1 AND NOT coalesce((data->>'upstream_deleted')::boolean, false) RETURNING status`,
-        [m.id, naiveFromMs(deps.clock.now())],
-      );
-      if (ended.rows.length === 0) return;
-      const holders = await tx.query<{ user_id: number }>(
-        `SELECT um.user_id FROM user_meetings um JOIN users u ON u.id = um.user_id
-          WHERE um.meeting_id = $1 AND u.data ? 'webhook_url'`,
-        [m.id],
-      );
-      for (const h of holders.rows) {
-        await deps.queue.send(
-          NOTIFY_QUEUE,
-          { meetingId: m.id, userId: h.user_id },
-          { tx, singletonKey: `notify:${m.id}:${h.user_id}` },
-        );
-      }
-      const anyHolder = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [m.id]);
-      // Everyone deleted their record while the bot was live: the transcript goes with the last of them.
-      if (anyHolder.rows.length === 0) await purgeMeeting(tx, m.id);
-    });
+  if (!m.upstream_deleted) {
+    // Vexa deletes the room's *latest* meeting: if that is no longer ours (a newer bot in the room), leave it be.
+    if (latest === undefined) latest = (await latestTranscript(client, m))?.id ?? null;
+    if (latest !== null && isOurs(m, latest)) {
+      await client.deleteMeeting(m.platform, m.platform_specific_id, { timeoutMs: 5000, deadlineMs: 10_000 });
+    }
+    await lifecycle.markUpstreamDeleted(deps, m.id);
     deps.crashAt?.("deleted");
   }
   return "finalized";
 }
 
-async function loadMeeting(db: Db, id: number): Promise<MeetingRow | undefined> {
-  const res = await db.query<MeetingRow>(
-    "SELECT id, platform, platform_specific_id, status, end_time, data FROM meetings WHERE id = $1",
-    [id],
-  );
-  return res.rows[0];
-}
+// Without a recorded id (the webhook raced our own commit) the room's meeting is taken to be ours.
+const isOurs = (m: MeetingRow, upstreamId: number) =>
+  m.wholesaler_meeting_id === null || Number(m.wholesaler_meeting_id) === upstreamId;
 
-/** The wholesaler's final transcript, or null when it no longer has this meeting (the checkpoint then stands). */
-async function pullFinal(client: WholesalerClient, m: MeetingRow): Promise<UpstreamTranscript | null> {
+/** The room's latest transcript on the wholesaler, or null when it has none (the checkpoint then stands). */
+async function latestTranscript(client: WholesalerClient, m: MeetingRow) {
   try {
-    const t = await client.getTranscript(m.platform, m.platform_specific_id, {
+    return await client.getTranscript(m.platform, m.platform_specific_id, {
       timeoutMs: 10_000,
       deadlineMs: 30_000,
     });
-    // A newer wholesaler meeting for the same native id is not ours to store.
-    if (m.data.wholesaler_meeting_id !== undefined && t.id !== m.data.wholesaler_meeting_id) return null;
-    return t;
   } catch (err) {
     if (err instanceof UpstreamError && err.kind === "not_found") return null;
     throw err;
   }
-}
-
-async function storeFinal(
-  deps: LifecycleDeps,
-  m: MeetingRow,
-  final: UpstreamTranscript | null,
-): Promise<void> {
-  const now = naiveFromMs(deps.clock.now());
-  await deps.db.tx(async (tx) => {
-    const locked = await tx.query<{ data: MeetingRow["data"] }>(
-      "SELECT data FROM meetings WHERE id = $1 FOR UPDATE",
-      [m.id],
-    );
-    if (!locked.rows[0] || locked.rows[0].data.transcript_cached) return;
-    if (final) await storeSegments(tx, m.id, final.segments.map(toSegment), { replace: true });
-    const status =
-      final && TERMINAL.has(final.status) ? final.status : (m.data.upstream_status ?? "completed");
-    const endTime = final?.end_time ?? m.end_time ?? now;
-    const agg = await aggregateParticipants(tx, m.id);
-    await tx.query(
-      `UPDATE meetings SET end_time = $2, updated_at = $3,
-              data = data || jsonb_build_object('is_live', false, 'transcript_cached', true, 'finalize_stage', 'stored',
-                                                'final_status', $4::text, 'transcript_complete', $5::boolean)
-        WHERE id = $1`,
-      [m.id, endTime, now, TERMINAL.has(status) ? status : "completed", final !== null],
-    );
-    // Holders still attached end with the meeting; those who left earlier keep their own end.
-    await tx.query(
-      `UPDATE user_meetings SET status = $2, end_time = COALESCE(end_time, $3), updated_at = $4,
-              detached_at = COALESCE(detached_at, $3)
-        WHERE meeting_id = $1 AND status IN ('requested', 'active', 'stopping')`,
-      [m.id, TERMINAL.has(status) ? status : "completed", endTime, now],
-    );
-    await tx.query(
-      `UPDATE user_meetings SET data = data
-              || CASE WHEN data ? 'participants' THEN '{}'::jsonb ELSE jsonb_build_object('participants', $2::jsonb) END
-              || CASE WHEN data ? 'languages' THEN '{}'::jsonb ELSE jsonb_build_object('languages', $3::jsonb) END
-        WHERE meeting_id = $1`,
-      [m.id, JSON.stringify(agg.participants), JSON.stringify(agg.languages)],
-    );
-  });
-}
-
-/** Queues finalization for a meeting, inside the caller's transaction when given; duplicates collapse. */
-export async function enqueueFinalize(
-  queue: JobQueue,
-  meetingId: number,
-  tx?: Queryable,
-): Promise<string | null> {
-  return queue.send(
-    FINALIZE_QUEUE,
-    { meetingId },
-    {
-      ...(tx ? { tx } : {}),
-      singletonKey: `finalize:${meetingId}`,
-      retryLimit: 30,
-      retryDelaySeconds: 2,
-      retryBackoff: true,
-    },
-  );
 }

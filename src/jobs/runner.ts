@@ -1,12 +1,14 @@
-import type { Clock } from "../clock.js";
 import {
-  enqueueFinalize,
   FINALIZE_QUEUE,
-  finalizeMeeting,
-  type LifecycleDeps,
   NOTIFY_QUEUE,
-} from "./finalize-meeting.js";
-import { RECONCILE_QUEUE, reconcileMeetings } from "./reconcile.js";
+  QUEUE_POLICIES,
+  RECONCILE_QUEUE,
+  START_QUEUE,
+} from "../meetings/queues.js";
+import { finalizeMeeting } from "./finalize-meeting.js";
+import type { JobQueue } from "./queue.js";
+import { type ReconcileDeps, reconcileMeetings } from "./reconcile.js";
+import { startQueuedMeeting } from "./start-meeting.js";
 
 export interface RunnerLogger {
   info(o: object, msg?: string): void;
@@ -17,31 +19,19 @@ export interface RunnerLogger {
 export type NotifyHandler = (data: { meetingId: number; userId: number }, attempt: number) => Promise<void>;
 
 /**
- * The bot-manager role: finalization, user notifications and the reconciler, all on the durable queue so any
- * number of instances can run them and each job runs once.
+ * The bot-manager role: finalization, queued starts, user notifications and the reconciler, all on the durable
+ * queue so any number of instances can run them and each job runs once.
  */
 export async function startBackgroundWork(
-  deps: LifecycleDeps & {
-    clock: Clock;
+  deps: ReconcileDeps & {
+    queue: JobQueue;
     log: RunnerLogger;
     reconcileIntervalSeconds: number;
     notify: NotifyHandler;
   },
 ): Promise<{ stop(): Promise<void> }> {
   const { queue, log } = deps;
-  await queue.ensureQueue(FINALIZE_QUEUE, {
-    retryLimit: 30,
-    retryDelaySeconds: 2,
-    retryBackoff: true,
-    expireInSeconds: 120,
-  });
-  await queue.ensureQueue(NOTIFY_QUEUE, {
-    retryLimit: 8,
-    retryDelaySeconds: 10,
-    retryBackoff: true,
-    expireInSeconds: 60,
-  });
-  await queue.ensureQueue(RECONCILE_QUEUE, { retryLimit: 0, expireInSeconds: 300 });
+  for (const [name, policy] of Object.entries(QUEUE_POLICIES)) await queue.ensureQueue(name, policy);
 
   await queue.work<{ meetingId: number }>(
     FINALIZE_QUEUE,
@@ -51,16 +41,24 @@ export async function startBackgroundWork(
     },
     { batchSize: 4 },
   );
+  const stop = (platform: string, nativeId: string) =>
+    deps.client.stopBot(platform, nativeId).then(
+      () => undefined,
+      () => undefined,
+    );
+  await queue.work<{ meetingId: number }>(START_QUEUE, async (job) => {
+    const result = await startQueuedMeeting({ ...deps, stop }, job.data.meetingId);
+    if (result !== "skipped") log.info({ meetingId: job.data.meetingId, result }, "queued bot start settled");
+  });
   await queue.work<{ meetingId: number; userId: number }>(
     NOTIFY_QUEUE,
     async (job) => deps.notify(job.data, job.retryCount + 1),
-    {
-      batchSize: 4,
-    },
+    { batchSize: 4 },
   );
   await queue.work(RECONCILE_QUEUE, async () => {
-    const summary = await reconcileMeetings(deps);
-    if (summary.checked > 0) log.info({ ...summary }, "reconciled live meetings");
+    const summary = await reconcileMeetings({ ...deps, log });
+    if (summary.checked > 0 || summary.orphansStopped > 0)
+      log.info({ ...summary }, "reconciled live meetings");
   });
 
   // Every instance asks; the singleton key lets only one reconcile run be queued at a time.
@@ -78,5 +76,3 @@ export async function startBackgroundWork(
     },
   };
 }
-
-export { enqueueFinalize };

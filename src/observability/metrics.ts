@@ -34,6 +34,8 @@ export interface Metrics {
   liveCache(hit: boolean): void;
   webhookDelivery(outcome: string): void;
   rateLimited(app: string): void;
+  /** The reconciler stopped an upstream bot of ours that no user held. */
+  orphanBotStopped(): void;
   watch(sources: MetricsSources): void;
 }
 
@@ -138,6 +140,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
   });
 
+  const orphans = new Counter({
+    name: "retailer_orphan_bots_stopped_total",
+    help: "Upstream bots of our service layer that no user held, stopped by the reconciler (each one was unbilled)",
+    registers,
+  });
+
   async function collectQueues(
     read: (name: string) => Promise<number> | undefined,
     set: (name: string, n: number) => void,
@@ -176,6 +184,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     liveCache: (hit) => cache.inc({ result: hit ? "hit" : "miss" }),
     webhookDelivery: (outcome) => deliveries.inc({ outcome }),
     rateLimited: (app) => limited.inc({ app }),
+    orphanBotStopped: () => orphans.inc(),
     watch(s) {
       sources = s;
     },

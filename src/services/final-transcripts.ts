@@ -1,4 +1,4 @@
-import type { Segment } from "./transcript-store.js";
+import type { Segment } from "../meetings/transcript-store.js";
 
 /**
  * Finished transcripts never change (only a delete removes them, and every read first checks in the database

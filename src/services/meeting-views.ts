@@ -32,17 +32,21 @@ export interface UserMeetingRow {
   updated_at: string | null;
   attached_at: string;
   detached_at: string | null;
+  /** This holding's transcript window, on the wholesaler's timeline (null: unbounded). */
+  window_from: string | null;
+  window_to: string | null;
   meeting_status: string;
-  meeting_data: Record<string, unknown>;
+  transcript_cached: boolean;
+  clock_offset_ms: number;
   meeting_start_time: string | null;
-  meeting_end_time: string | null;
+  upstream_start_time: string | null;
 }
 
 export const USER_MEETING_SELECT = `
   SELECT m.id, um.user_id, m.platform, m.platform_specific_id, um.status, m.bot_container_id,
          um.start_time, um.end_time, um.data, um.created_at, um.updated_at, um.attached_at, um.detached_at,
-         m.status AS meeting_status, m.data AS meeting_data, m.start_time AS meeting_start_time,
-         m.end_time AS meeting_end_time
+         um.window_from, um.window_to, m.status AS meeting_status, m.transcript_cached, m.clock_offset_ms,
+         m.start_time AS meeting_start_time, m.upstream_start_time
     FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id`;
 
 export function meetingView(r: UserMeetingRow): MeetingView {

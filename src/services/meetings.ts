@@ -1,4 +1,6 @@
 import { badRequest, notFound, type Platform } from "../errors.js";
+import { removeHolding } from "../meetings/lifecycle.js";
+import { type BotsCtx, stopUpstream } from "./bots.js";
 import { type Ctx, nowNaive } from "./context.js";
 import {
   latestUserMeeting,
@@ -8,8 +10,6 @@ import {
   type UserMeetingRow,
 } from "./meeting-views.js";
 import { userView, type UserView } from "./users.js";
-
-const LIVE = ["requested", "active", "stopping"];
 
 export async function listMeetings(ctx: Ctx, userId: number): Promise<MeetingView[]> {
   const res = await ctx.db.query<UserMeetingRow>(
@@ -49,34 +49,21 @@ export async function updateMeetingData(
 }
 
 /**
- * Removes the caller's record of the meeting. The shared transcript goes with the last holder; a meeting
- * whose bot is still live keeps its row so finalization can still clean up upstream.
+ * DELETE /meetings: removes the caller's record. On a live meeting the caller's hold ends first, exactly as
+ * DELETE /bots would end it (usage counted, the bot stopped if no one else holds it); the shared transcript goes
+ * with the last record.
  */
 export async function deleteMeeting(
-  ctx: Ctx,
+  ctx: BotsCtx,
   userId: number,
   platform: Platform,
   nativeId: string,
 ): Promise<string> {
   const meeting = await latestUserMeeting(ctx.db, userId, platform, nativeId);
   if (!meeting) throw notFoundFor(platform, nativeId);
-  await ctx.db.tx(async (tx) => {
-    await tx.query("DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2", [userId, meeting.id]);
-    const holders = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [meeting.id]);
-    if (holders.rows.length > 0) return;
-    const live = await tx.query<{ status: string }>("SELECT status FROM meetings WHERE id = $1 FOR UPDATE", [
-      meeting.id,
-    ]);
-    if (live.rows[0] && LIVE.includes(live.rows[0].status)) return;
-    await purgeMeeting(tx, meeting.id);
-  });
+  const stop = await removeHolding(ctx, userId, meeting.id);
+  if (stop) await stopUpstream(ctx, stop);
   return `Meeting ${platform}/${nativeId} and all its transcripts have been deleted`;
-}
-
-export async function purgeMeeting(tx: { query: Ctx["db"]["query"] }, meetingId: number): Promise<void> {
-  await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1", [meetingId]);
-  await tx.query("DELETE FROM meeting_sessions WHERE meeting_id = $1", [meetingId]);
-  await tx.query("DELETE FROM meetings WHERE id = $1", [meetingId]);
 }
 
 /** Admin stats: every user's view of every meeting, newest first, with real ids (Vexa printed nulls). */

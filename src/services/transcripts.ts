@@ -1,13 +1,15 @@
+import { msFromTimestamp, naiveFromMs } from "../clock.js";
+import { type Db, isoNaive } from "../db/client.js";
 import { notFound, type Platform } from "../errors.js";
+import { isLive } from "../meetings/statuses.js";
+import { readSegments, type Segment, storeSegments, toSegment } from "../meetings/transcript-store.js";
+import { type Anchor, inWindow } from "../meetings/window.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { Ctx } from "./context.js";
-import { msFromTimestamp } from "./context.js";
 import type { FinalTranscriptCache } from "./final-transcripts.js";
 import type { LiveCache } from "./live-cache.js";
 import { constructMeetingUrl, latestUserMeeting, type UserMeetingRow } from "./meeting-views.js";
-import { readSegments, type Segment, storeSegments, toSegment } from "./transcript-store.js";
-import { type Db, isoNaive } from "../db/client.js";
 
 export interface TranscriptsCtx extends Ctx {
   client: Pick<WholesalerClient, "getTranscript">;
@@ -29,7 +31,6 @@ export interface TranscriptView {
   segments: Segment[];
 }
 
-const LIVE = new Set(["requested", "active", "stopping"]);
 const lastCheckpoint = new WeakMap<object, Map<number, number>>();
 
 /**
@@ -47,16 +48,19 @@ export async function getTranscript(
   if (!m) throw notFound(`Meeting not found for platform ${platform} and ID ${nativeId}`);
   let segments: Segment[];
   let stale = false;
-  if (LIVE.has(m.meeting_status) && !m.meeting_data.transcript_cached) {
+  let upstreamStart = m.upstream_start_time;
+  if (isLive(m.meeting_status) && !m.transcript_cached) {
     try {
-      segments = await liveSegments(ctx, m);
+      const live = await liveTranscript(ctx, m);
+      segments = live.segments;
+      upstreamStart = live.start_time;
     } catch (err) {
       if (!(err instanceof UpstreamError) || (err.kind !== "unavailable" && err.kind !== "not_found"))
         throw err;
       segments = await readSegments(ctx.db, m.id);
       stale = true;
     }
-  } else if (m.meeting_data.transcript_cached) {
+  } else if (m.transcript_cached) {
     segments = ctx.finals?.get(m.id) ?? (await readSegments(ctx.db, m.id));
     ctx.finals?.set(m.id, segments);
   } else {
@@ -71,20 +75,34 @@ export async function getTranscript(
       status: m.status,
       start_time: isoNaive(m.start_time),
       end_time: isoNaive(m.end_time),
-      segments: inWindow(segments, m),
+      segments: inWindow(segments, { from: m.window_from, to: m.window_to }, anchorOf(m, upstreamStart)),
     },
     stale,
   };
 }
 
-async function liveSegments(ctx: TranscriptsCtx, m: UserMeetingRow): Promise<Segment[]> {
+/** The live transcript, shared by every reader of the meeting; `start_time` is the wholesaler's meeting start. */
+async function liveTranscript(
+  ctx: TranscriptsCtx,
+  m: UserMeetingRow,
+): Promise<{ start_time: string | null; segments: Segment[] }> {
   const nativeId = m.platform_specific_id ?? "";
   const { value, fetched } = await ctx.cache.get(`transcript:${m.id}`, async () => {
     const t = await ctx.client.getTranscript(m.platform, nativeId);
-    return t.segments.map(toSegment);
+    return { start_time: t.start_time ?? null, segments: t.segments.map(toSegment) };
   });
-  if (fetched) maybeCheckpoint(ctx, m.id, value);
+  if (fetched) maybeCheckpoint(ctx, m.id, value.segments);
   return value;
+}
+
+/**
+ * Where segments without absolute times are placed from: the wholesaler's meeting start (its clock), else our
+ * own start converted to its timeline.
+ */
+function anchorOf(m: UserMeetingRow, upstreamStart: string | null): Anchor {
+  const theirs = upstreamStart ? msFromTimestamp(upstreamStart) : Number.NaN;
+  if (Number.isFinite(theirs)) return theirs;
+  return m.meeting_start_time ? msFromTimestamp(m.meeting_start_time) + m.clock_offset_ms : null;
 }
 
 /** Keeps a recent copy of the live transcript locally: served if the wholesaler goes away, little lost if it forgets. */
@@ -98,35 +116,22 @@ function maybeCheckpoint(ctx: TranscriptsCtx, meetingId: number, segments: Segme
   const last = perDb.get(meetingId);
   if (last !== undefined && now - last < (ctx.checkpointEveryMs ?? 5000)) return;
   perDb.set(meetingId, now);
-  void checkpoint(ctx.db, meetingId, segments).catch((err) => ctx.onCheckpointError?.(err));
+  void checkpoint(ctx.db, meetingId, segments, naiveFromMs(now)).catch((err) => ctx.onCheckpointError?.(err));
 }
 
-export async function checkpoint(db: Db, meetingId: number, segments: Segment[]): Promise<void> {
+export async function checkpoint(
+  db: Db,
+  meetingId: number,
+  segments: Segment[],
+  storedAt: string,
+): Promise<void> {
   await db.tx(async (tx) => {
     // The row lock orders us against finalization: a late checkpoint must never overwrite the final transcript.
     const res = await tx.query<{ cached: boolean }>(
-      "SELECT coalesce((data->>'transcript_cached')::boolean, false) AS cached FROM meetings WHERE id = $1 FOR UPDATE",
+      "SELECT transcript_cached AS cached FROM meetings WHERE id = $1 FOR UPDATE",
       [meetingId],
     );
     if (!res.rows[0] || res.rows[0].cached) return;
-    await storeSegments(tx, meetingId, segments, { replace: false });
+    await storeSegments(tx, meetingId, segments, { replace: false, storedAt });
   });
-}
-
-/**
- * Only what this user's own bot would have heard: segments that started while they held it. Segments are in
- * time order, so a window covering the first and the last keeps the shared array as it is (no copy).
- */
-function inWindow(segments: Segment[], m: UserMeetingRow): Segment[] {
-  const from = msFromTimestamp(m.attached_at);
-  const to = m.detached_at ? msFromTimestamp(m.detached_at) : Number.POSITIVE_INFINITY;
-  const inside = (s: Segment) => {
-    if (!s.absolute_start_time) return true;
-    const t = msFromTimestamp(s.absolute_start_time);
-    return t >= from && t <= to;
-  };
-  const first = segments[0];
-  const last = segments[segments.length - 1];
-  if (!first || !last || (inside(first) && inside(last))) return segments;
-  return segments.filter(inside);
 }

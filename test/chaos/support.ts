@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
-import { readSegments } from "../../src/services/transcript-store.js";
+import { readSegments } from "../../src/meetings/transcript-store.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -30,7 +30,7 @@ export interface DeleteRecord {
   platform: string;
   nativeId: string;
   at: number;
-  /** meetings.data.transcript_cached in the retailer's database when the DELETE arrived. */
+  /** meetings.transcript_cached in the retailer's database when the DELETE arrived. */
   cached: boolean;
   /** Segments stored locally at that moment. */
   stored: number;
@@ -79,7 +79,7 @@ export async function createWorld(sandboxOpts: Partial<SandboxOptions> = {}): Pr
     const platform = decodeURIComponent(m[1] ?? "");
     const nativeId = decodeURIComponent(m[2] ?? "");
     const local = await pool.query<{ cached: boolean; stored: number }>(
-      `SELECT coalesce((data->>'transcript_cached')::boolean, false) AS cached,
+      `SELECT transcript_cached AS cached,
               (SELECT count(*)::int FROM transcriptions t WHERE t.meeting_id = m.id) AS stored
          FROM meetings m WHERE platform = $1 AND platform_specific_id = $2 ORDER BY id DESC LIMIT 1`,
       [platform, nativeId],
@@ -264,8 +264,7 @@ export interface MeetingState {
 export async function meetingStates(world: World): Promise<MeetingState[]> {
   const res = await world.pool.query<MeetingState>(
     `SELECT m.id, m.platform_specific_id AS native, m.status,
-            coalesce((m.data->>'transcript_cached')::boolean, false) AS cached,
-            coalesce((m.data->>'upstream_deleted')::boolean, false) AS deleted,
+            m.transcript_cached AS cached, m.upstream_deleted AS deleted,
             (SELECT count(*)::int FROM transcriptions t WHERE t.meeting_id = m.id) AS stored,
             (SELECT count(DISTINCT segment_key)::int FROM transcriptions t WHERE t.meeting_id = m.id) AS "distinctKeys"
        FROM meetings m ORDER BY m.id`,

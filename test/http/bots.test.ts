@@ -42,16 +42,15 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
     expect(res.body.start_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/);
     expect(calls(t, "POST /bots")).toBe(before + 1);
-    const row = await t.deps.db.query<{ data: Record<string, unknown> }>(
-      "SELECT data FROM meetings WHERE id = $1",
+    const row = await t.deps.db.query<Record<string, unknown>>(
+      "SELECT service_layer_id, bot_container_id, wholesaler_meeting_id::int AS w FROM meetings WHERE id = $1",
       [res.body.id],
     );
-    expect(row.rows[0]?.data).toMatchObject({
-      is_live: true,
+    expect(row.rows[0]).toMatchObject({
       service_layer_id: "retailer-1",
-      bot_id: res.body.bot_container_id,
+      bot_container_id: res.body.bot_container_id,
+      w: expect.any(Number),
     });
-    expect(row.rows[0]?.data.wholesaler_meeting_id).toEqual(expect.any(Number));
     const upstream = await fetch(`${t.sandboxUrl}/meetings`, {
       headers: { "x-api-key": t.sandboxKey },
     }).catch(() => null);
@@ -272,11 +271,11 @@ describe.each(await legs())("bots on %s", (leg) => {
       body: { platform: "google_meet", native_meeting_id: native },
     });
     expect(res.status, res.raw).toBe(201);
-    const row = await t.deps.db.query<{ data: Record<string, unknown> }>(
-      "SELECT data FROM meetings WHERE id = $1",
+    const row = await t.deps.db.query<Record<string, unknown>>(
+      "SELECT wholesaler_meeting_id::int AS w, adopted FROM meetings WHERE id = $1",
       [res.body.id],
     );
-    expect(row.rows[0]?.data).toMatchObject({ wholesaler_meeting_id: upstreamMeeting.id, adopted: true });
+    expect(row.rows[0]).toMatchObject({ w: upstreamMeeting.id, adopted: true });
   });
 });
 

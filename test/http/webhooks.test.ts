@@ -49,11 +49,11 @@ describe.each(await legs())("webhooks on %s", (leg) => {
       key: u.key,
       body: { platform: "google_meet", native_meeting_id: id },
     });
-    const row = await t.deps.db.query<{ data: { wholesaler_meeting_id: number } }>(
-      "SELECT data FROM meetings WHERE id = $1",
+    const row = await t.deps.db.query<{ w: number }>(
+      "SELECT wholesaler_meeting_id::int AS w FROM meetings WHERE id = $1",
       [res.body.id],
     );
-    return { u, id, meetingId: res.body.id as number, upstreamId: row.rows[0]!.data.wholesaler_meeting_id };
+    return { u, id, meetingId: res.body.id as number, upstreamId: row.rows[0]!.w };
   }
 
   it("refuses anything not signed with our secret: 401 and nothing recorded", async () => {

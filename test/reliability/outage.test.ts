@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
-import { FINALIZE_QUEUE } from "../../src/jobs/finalize-meeting.js";
+import { FINALIZE_QUEUE } from "../../src/meetings/queues.js";
 
 describe.each(await legs())("bot requests while the wholesaler is down, on %s", (leg) => {
   let t: TestApp;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../../src/clock.js";
-import { readSegments } from "../../src/services/transcript-store.js";
+import { readSegments } from "../../src/meetings/transcript-store.js";
 import { vexaSignature } from "../../src/webhooks/verify.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
@@ -79,15 +79,15 @@ describe.each(await legs())("wholesaler webhook faults on %s", (leg) => {
       body: { platform: "google_meet", native_meeting_id: native },
     });
     expect(res.status, res.raw).toBe(201);
-    const row = await t.deps.db.query<{ data: { wholesaler_meeting_id: number } }>(
-      "SELECT data FROM meetings WHERE id = $1",
+    const row = await t.deps.db.query<{ w: number }>(
+      "SELECT wholesaler_meeting_id::int AS w FROM meetings WHERE id = $1",
       [res.body.id],
     );
     return {
       u,
       native,
       meetingId: res.body.id as number,
-      upstreamId: row.rows[0]?.data.wholesaler_meeting_id as number,
+      upstreamId: row.rows[0]?.w as number,
     };
   }
   type Live = Awaited<ReturnType<typeof create>>;
@@ -132,7 +132,7 @@ describe.each(await legs())("wholesaler webhook faults on %s", (leg) => {
     await waitFor(
       async () => {
         const r = await t.deps.db.query<{ status: string; deleted: boolean }>(
-          "SELECT status, coalesce((data->>'upstream_deleted')::boolean, false) AS deleted FROM meetings WHERE id = $1",
+          "SELECT status, upstream_deleted AS deleted FROM meetings WHERE id = $1",
           [m.meetingId],
         );
         return r.rows[0]?.status === "completed" && r.rows[0].deleted;
@@ -156,10 +156,14 @@ describe.each(await legs())("wholesaler webhook faults on %s", (leg) => {
   }
 
   async function outcome(m: Live, final: unknown[]): Promise<Outcome> {
-    const row = await t.deps.db.query<{ status: string; data: Record<string, unknown> }>(
-      "SELECT status, data FROM meetings WHERE id = $1",
-      [m.meetingId],
-    );
+    const row = await t.deps.db.query<{
+      status: string;
+      transcript_cached: boolean;
+      upstream_deleted: boolean;
+      final_status: string | null;
+    }>("SELECT status, transcript_cached, upstream_deleted, final_status FROM meetings WHERE id = $1", [
+      m.meetingId,
+    ]);
     const segs = await readSegments(t.deps.db, m.meetingId);
     const counts = await t.deps.db.query<{ n: number; k: number }>(
       "SELECT count(*)::int AS n, count(DISTINCT segment_key)::int AS k FROM transcriptions WHERE meeting_id = $1",
@@ -180,12 +184,12 @@ describe.each(await legs())("wholesaler webhook faults on %s", (leg) => {
       "SELECT count(*)::int AS n FROM webhook_deliveries WHERE meeting_id = $1 AND outcome = 'delivered'",
       [m.meetingId],
     );
-    const data = row.rows[0]?.data ?? {};
+    const r = row.rows[0];
     return {
-      status: row.rows[0]?.status ?? "missing",
-      cached: data.transcript_cached === true,
-      deleted: data.upstream_deleted === true,
-      finalStatus: data.final_status,
+      status: r?.status ?? "missing",
+      cached: r?.transcript_cached === true,
+      deleted: r?.upstream_deleted === true,
+      finalStatus: r?.final_status,
       stored: counts.rows[0]?.n ?? 0,
       sameAsWholesaler: JSON.stringify(strip(segs)) === JSON.stringify(strip(final)),
       finalizeJobs: jobs.rows[0]?.n ?? 0,
@@ -445,7 +449,7 @@ describe.each(await legs())("wholesaler webhook faults on %s", (leg) => {
     const upstreamIdOf = async (id: number) =>
       (
         await t.deps.db.query<{ w: number }>(
-          "SELECT (data->>'wholesaler_meeting_id')::int AS w FROM meetings WHERE id = $1",
+          "SELECT wholesaler_meeting_id::int AS w FROM meetings WHERE id = $1",
           [id],
         )
       ).rows[0]?.w;

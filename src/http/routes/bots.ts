@@ -11,7 +11,6 @@ const common = { tags: ["bots"], security: [{ ApiKeyAuth: [] }] };
 export function registerBotRoutes(app: App, deps: AppDeps): void {
   const { botsCtx } = deps;
   const preValidation = requireUser(deps.ctx, "bots");
-  const apiKey = (headers: Record<string, unknown>) => String(headers["x-api-key"] ?? "");
 
   app.post(
     "/bots",
@@ -27,11 +26,7 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const view = await bots.requestBot(
-        botsCtx,
-        { id: principal(request).id, token: apiKey(request.headers) },
-        request.body,
-      );
+      const view = await bots.requestBot(botsCtx, principal(request).id, request.body);
       return reply.code(201).send(view);
     },
   );
@@ -68,7 +63,7 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
         summary: "Change the bot's language or task",
         params: MeetingParams,
         body: BotConfigBody,
-        response: { 202: MessageBody, ...errorResponses(403, 404, 409, 422, 503) },
+        response: { 202: MessageBody, ...errorResponses(400, 403, 404, 409, 422, 503) },
       },
     },
     async (request, reply) => {

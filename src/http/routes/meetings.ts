@@ -64,7 +64,7 @@ export function registerMeetingRoutes(app: App, deps: AppDeps): void {
       const { platform, native_meeting_id } = request.params;
       return {
         message: await meetings.deleteMeeting(
-          ctx,
+          deps.botsCtx,
           principal(request).id,
           platform as Platform,
           native_meeting_id,

@@ -1,5 +1,5 @@
 import type { Platform } from "../../errors.js";
-import type { Segment } from "../../services/transcript-store.js";
+import type { Segment } from "../../meetings/transcript-store.js";
 import { getTranscript, type TranscriptView } from "../../services/transcripts.js";
 import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { receiveWholesalerWebhook } from "../../services/meeting-events.js";
+import { receiveWholesalerWebhook } from "../../webhooks/receive.js";
 import type { App } from "../app.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses } from "../schemas/common.js";

@@ -1,4 +1,5 @@
-import type { Queryable } from "../db/client.js";
+import { msFromTimestamp, naiveFromMs } from "../clock.js";
+import { isoNaive, type Queryable } from "../db/client.js";
 
 /** A segment exactly as Vexa prints it (keys in Vexa's order). */
 export interface Segment {
@@ -38,15 +39,23 @@ export function toSegment(s: {
   };
 }
 
+/** A stored row's `created_at` is naive UTC, as Vexa's Postgres rows print it, whatever zone the wholesaler used. */
+export function naiveUtc(ts: string): string {
+  if (/([zZ]|[+-]00:?00)$/.test(ts) || !/[+-]\d{2}:?\d{2}$/.test(ts)) return isoNaive(ts) ?? ts;
+  const ms = msFromTimestamp(ts);
+  return Number.isFinite(ms) ? naiveFromMs(ms) : ts;
+}
+
 /**
  * Upserts segments in one statement (arrays unnested server-side, not row by row). With `replace`, segments
- * the wholesaler no longer has are removed, so the stored transcript equals the final one exactly.
+ * the wholesaler no longer has are removed, so the stored transcript equals the final one exactly. A segment the
+ * wholesaler gives no `created_at` is stamped with `storedAt` when first stored, and keeps that stamp.
  */
 export async function storeSegments(
   tx: Queryable,
   meetingId: number,
   segments: Segment[],
-  opts: { replace: boolean },
+  opts: { replace: boolean; storedAt: string },
 ): Promise<void> {
   const unique = new Map<string, { s: Segment; seq: number }>();
   for (const [i, s] of segments.entries()) unique.set(segmentKey(s), { s, seq: i });
@@ -64,11 +73,19 @@ export async function storeSegments(
                                  absolute_start_time, absolute_end_time, segment_key, seq)
      SELECT $1, t.start_time, t.end_time, t.text, t.speaker, t.language, t.created_at_text::timestamp, t.created_at_text,
             t.abs_start, t.abs_end, t.segment_key, t.seq
-       FROM unnest($2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
-         AS t(start_time, end_time, text, speaker, language, created_at_text, abs_start, abs_end, segment_key, seq)
+       FROM (SELECT u.start_time, u.end_time, u.text, u.speaker, u.language, COALESCE(u.created_at_text, $12) AS created_at_text,
+                    u.abs_start, u.abs_end, u.segment_key, u.seq
+               FROM unnest($2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                           $10::text[], $11::int[])
+                 AS u(start_time, end_time, text, speaker, language, created_at_text, abs_start, abs_end, segment_key, seq)) t
      ON CONFLICT (meeting_id, segment_key) DO UPDATE SET start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
-       text = EXCLUDED.text, speaker = EXCLUDED.speaker, language = EXCLUDED.language, created_at = EXCLUDED.created_at,
-       created_at_text = EXCLUDED.created_at_text, absolute_end_time = EXCLUDED.absolute_end_time, seq = EXCLUDED.seq
+       text = EXCLUDED.text, speaker = EXCLUDED.speaker, language = EXCLUDED.language,
+       -- Our own stamp (the wholesaler gave none) never replaces an earlier one.
+       created_at = CASE WHEN EXCLUDED.created_at_text = $12 THEN COALESCE(transcriptions.created_at, EXCLUDED.created_at)
+                         ELSE EXCLUDED.created_at END,
+       created_at_text = CASE WHEN EXCLUDED.created_at_text = $12 THEN COALESCE(transcriptions.created_at_text, $12)
+                              ELSE EXCLUDED.created_at_text END,
+       absolute_end_time = EXCLUDED.absolute_end_time, seq = EXCLUDED.seq
      -- Rewriting an unchanged row costs a dead tuple and index work; finalizing over a checkpoint is mostly that.
      WHERE (transcriptions.start_time, transcriptions.end_time, transcriptions.text, transcriptions.speaker,
             transcriptions.language, transcriptions.created_at_text, transcriptions.absolute_end_time, transcriptions.seq)
@@ -81,11 +98,12 @@ export async function storeSegments(
       col((s) => s.text),
       col((s) => s.speaker),
       col((s) => s.language),
-      col((s) => s.created_at),
+      col((s) => (s.created_at ? naiveUtc(s.created_at) : null)),
       col((s) => s.absolute_start_time),
       col((s) => s.absolute_end_time),
       rows.map(([k]) => k),
       col((_s, seq) => seq),
+      opts.storedAt,
     ],
   );
 }

@@ -2,14 +2,15 @@ import { createHash } from "node:crypto";
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/client.js";
 import { AppError, badRequest } from "../errors.js";
-import { enqueueFinalize } from "../jobs/finalize-meeting.js";
-import type { JobQueue } from "../jobs/queue.js";
-import { verifyWholesalerWebhook } from "../webhooks/verify.js";
+import { recordUpstreamStatus } from "../meetings/lifecycle.js";
+import { enqueueFinalize, type JobSender } from "../meetings/queues.js";
+import { isTerminal, sqlList, HELD_STATUSES } from "../meetings/statuses.js";
+import { verifyWholesalerWebhook } from "./verify.js";
 
 export interface EventsCtx {
   db: Db;
   clock: Clock;
-  queue: JobQueue;
+  queue: JobSender;
   secrets: string[];
 }
 
@@ -20,8 +21,6 @@ interface UpstreamMeetingRef {
   native_meeting_id?: unknown;
   status?: unknown;
 }
-
-const TERMINAL = new Set(["completed", "failed"]);
 
 /**
  * POST /webhooks/meeting-finished: verify, record the event and its finalization job in one transaction, answer.
@@ -54,12 +53,12 @@ export async function receiveWholesalerWebhook(
     // meeting: a late webhook about an earlier, purged meeting in the same room must not end the current one.
     const local = await tx.query<{ id: number }>(
       `SELECT id FROM (
-         SELECT id, 0 AS pref FROM meetings WHERE (data->>'wholesaler_meeting_id') = $1
+         SELECT id, 0 AS pref FROM meetings WHERE wholesaler_meeting_id = $1
           UNION ALL
          SELECT id, 1 AS pref FROM meetings WHERE platform = $2 AND platform_specific_id = $3
-            AND status IN ('requested', 'active', 'stopping') AND NOT (data ? 'wholesaler_meeting_id')
+            AND status IN (${sqlList(HELD_STATUSES)}) AND wholesaler_meeting_id IS NULL
        ) candidates ORDER BY pref, id DESC LIMIT 1`,
-      [String(upstreamId), String(meeting.platform ?? ""), String(meeting.native_meeting_id ?? "")],
+      [upstreamId, String(meeting.platform ?? ""), String(meeting.native_meeting_id ?? "")],
     );
     const meetingId = local.rows[0]?.id ?? null;
     const recorded = await tx.query(
@@ -68,11 +67,8 @@ export async function receiveWholesalerWebhook(
       [eventId, meetingId, JSON.stringify({ body, sha256: digest }), new Date(ctx.clock.now()).toISOString()],
     );
     if (recorded.rows.length === 0) return { status: "duplicate" as const };
-    if (meetingId === null || !TERMINAL.has(status)) return { status: "ignored" as const };
-    await tx.query(
-      `UPDATE meetings SET data = data || jsonb_build_object('upstream_status', $2::text) WHERE id = $1`,
-      [meetingId, status],
-    );
+    if (meetingId === null || !isTerminal(status)) return { status: "ignored" as const };
+    await recordUpstreamStatus(tx, meetingId, status);
     await enqueueFinalize(ctx.queue, meetingId, tx);
     return { status: "accepted" as const };
   });

@@ -1,0 +1,442 @@
+import { type Clock, msFromTimestamp, naiveFromMs } from "../clock.js";
+import type { Db, Queryable } from "../db/client.js";
+import { AppError, conflict, forbidden } from "../errors.js";
+import { enqueueNotify, enqueueStart, type JobSender } from "./queues.js";
+import { HELD_STATUSES, isTerminal, LIVE_STATUSES, sqlList } from "./statuses.js";
+import { aggregateParticipants, type Segment, storeSegments } from "./transcript-store.js";
+import { onWholesalerTimeline } from "./window.js";
+
+/**
+ * Every state change of a meeting (one upstream bot's life in one room) and of a holding (a user's attachment
+ * to it) goes through these verbs; routes' services, the webhook receiver, the finalizer and the reconciler only
+ * call them. The state machine is drawn in the README ("Meeting lifecycle").
+ */
+export interface LifecycleCtx {
+  db: Db;
+  clock: Clock;
+  queue: JobSender;
+  serviceLayerId: string;
+}
+
+export interface ClaimInput {
+  platform: string;
+  native_meeting_id: string;
+  bot_name?: string | null | undefined;
+  language?: string | null | undefined;
+  task?: string | null | undefined;
+}
+
+/** leader: call the wholesaler now; follower: another request is calling it; attached: nothing left to do. */
+export type Claim = { role: "leader" | "follower" | "attached"; meetingId: number };
+
+/** What the wholesaler answered when it started (or let us adopt) the bot. */
+export interface StartedBot {
+  botId: string;
+  wholesalerMeetingId: number;
+  adopted: boolean;
+  /** Wholesaler time − our time, measured on this start. */
+  clockOffsetMs: number;
+}
+
+/** A room whose bot must be stopped upstream (the caller does that after the commit: no network in a transaction). */
+export interface StopOrder {
+  meetingId: number;
+  platform: string;
+  nativeMeetingId: string;
+}
+
+const HELD = sqlList(HELD_STATUSES);
+const LIVE = sqlList(LIVE_STATUSES);
+const now = (ctx: { clock: Clock }) => naiveFromMs(ctx.clock.now());
+
+/**
+ * POST /bots: the quota check, the room's one meeting (created, joined, or queued behind a bot that is still
+ * leaving) and this user's holding, in one transaction. Exactly one request per room becomes the leader.
+ */
+export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput): Promise<Claim> {
+  const ts = now(ctx);
+  return ctx.db.tx(async (tx) => {
+    // Serialises one user's requests so the limit check below cannot be raced.
+    const user = await tx.query<{ max_concurrent_bots: number }>(
+      "SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE",
+      [userId],
+    );
+    const held = await tx.query<{ meeting_id: number; own: boolean }>(
+      `SELECT um.meeting_id, (m.platform = $2 AND m.platform_specific_id = $3) AS own
+         FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
+        WHERE um.user_id = $1 AND um.detached_at IS NULL AND um.status IN (${HELD})`,
+      [userId, input.platform, input.native_meeting_id],
+    );
+    const own = held.rows.find((r) => r.own);
+    if (own) {
+      throw conflict(
+        `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${own.meeting_id}`,
+      );
+    }
+    const limit = user.rows[0]?.max_concurrent_bots ?? 1;
+    if (held.rows.length >= limit)
+      throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
+
+    let meeting = await heldMeetingInRoom(tx, input);
+    let role: Claim["role"] | undefined;
+    // A conflict with a claim being released right now finds nothing on the re-read: claim again.
+    for (let attempt = 0; !meeting && attempt < 5; attempt++) {
+      const res = await tx.query<RoomMeeting>(
+        `INSERT INTO meetings (user_id, platform, platform_specific_id, status, service_layer_id, created_at, updated_at)
+         VALUES ($1, $2, $3, 'requested', $4, $5, $5)
+         ON CONFLICT (platform, platform_specific_id) WHERE status IN (${HELD}) DO NOTHING
+         RETURNING id, status, start_queued_at, clock_offset_ms`,
+        [userId, input.platform, input.native_meeting_id, ctx.serviceLayerId, ts],
+      );
+      meeting = res.rows[0];
+      if (meeting) role = (await roomIsLeaving(tx, input)) ? "attached" : "leader";
+      else meeting = await heldMeetingInRoom(tx, input);
+    }
+    if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
+    if (role === "attached") await queueStart(ctx, tx, meeting.id);
+    role ??= meeting.status === "active" || meeting.start_queued_at !== null ? "attached" : "follower";
+    const active = meeting.status === "active";
+    // Whoever attaches before the bot has started hears everything it hears: no lower bound.
+    const from = active ? onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms) : null;
+    await tx.query(
+      `INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, created_at, updated_at,
+                                  attached_at, start_time, window_from)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
+       ON CONFLICT (user_id, meeting_id) DO UPDATE SET status = EXCLUDED.status, bot_name = EXCLUDED.bot_name,
+         language = EXCLUDED.language, task = EXCLUDED.task, created_at = EXCLUDED.created_at,
+         updated_at = EXCLUDED.updated_at, attached_at = EXCLUDED.attached_at, start_time = EXCLUDED.start_time,
+         window_from = EXCLUDED.window_from, window_to = NULL, end_time = NULL, detached_at = NULL`,
+      [
+        userId,
+        meeting.id,
+        active ? "active" : "requested",
+        input.bot_name ?? null,
+        input.language ?? null,
+        input.task ?? null,
+        ts,
+        active ? ts : null,
+        from,
+      ],
+    );
+    return { role, meetingId: meeting.id };
+  });
+}
+
+interface RoomMeeting {
+  id: number;
+  status: string;
+  start_queued_at: string | null;
+  clock_offset_ms: number;
+}
+
+async function heldMeetingInRoom(tx: Queryable, input: ClaimInput): Promise<RoomMeeting | undefined> {
+  const res = await tx.query<RoomMeeting>(
+    `SELECT id, status, start_queued_at, clock_offset_ms FROM meetings
+      WHERE platform = $1 AND platform_specific_id = $2 AND status IN (${HELD}) FOR UPDATE`,
+    [input.platform, input.native_meeting_id],
+  );
+  return res.rows[0];
+}
+
+/** Our previous bot in this room is still leaving upstream: the wholesaler would refuse a new one for now. */
+async function roomIsLeaving(tx: Queryable, input: ClaimInput): Promise<boolean> {
+  const res = await tx.query(
+    "SELECT 1 FROM meetings WHERE platform = $1 AND platform_specific_id = $2 AND status = 'stopping' LIMIT 1",
+    [input.platform, input.native_meeting_id],
+  );
+  return res.rows.length > 0;
+}
+
+/** Hands a requested meeting's start to the durable start job (the room is busy upstream for now). */
+export async function queueStart(ctx: LifecycleCtx, tx: Queryable, meetingId: number): Promise<void> {
+  const res = await tx.query(
+    `UPDATE meetings SET start_queued_at = $2, updated_at = $2
+      WHERE id = $1 AND status = 'requested' AND start_queued_at IS NULL RETURNING id`,
+    [meetingId, now(ctx)],
+  );
+  if (res.rows.length > 0) await enqueueStart(ctx.queue, meetingId, tx);
+}
+
+/** The wholesaler's bot is live: the meeting and every waiting holding become active. False if no one holds it. */
+export async function activate(ctx: LifecycleCtx, meetingId: number, bot: StartedBot): Promise<boolean> {
+  const ts = now(ctx);
+  return ctx.db.tx(async (tx) => {
+    const updated = await tx.query(
+      `UPDATE meetings SET status = 'active', bot_container_id = $2, start_time = $3, updated_at = $3,
+              wholesaler_meeting_id = $4, adopted = $5, clock_offset_ms = $6, start_queued_at = NULL,
+              service_layer_id = COALESCE(service_layer_id, $7)
+        WHERE id = $1 AND status = 'requested' RETURNING id`,
+      [meetingId, bot.botId, ts, bot.wholesalerMeetingId, bot.adopted, bot.clockOffsetMs, ctx.serviceLayerId],
+    );
+    if (updated.rows.length === 0) return false;
+    const holders = await tx.query(
+      `UPDATE user_meetings SET status = 'active', start_time = $2, updated_at = $2
+        WHERE meeting_id = $1 AND status = 'requested' AND detached_at IS NULL RETURNING user_id`,
+      [meetingId, ts],
+    );
+    if (holders.rows.length > 0) return true;
+    // Everyone left while the bot was being started: it must not run unheld.
+    await tx.query("UPDATE meetings SET status = 'stopping', updated_at = $2 WHERE id = $1", [meetingId, ts]);
+    return false;
+  });
+}
+
+/** The wholesaler refused the leader's start: the claim and every holding waiting on it go, using up no quota. */
+export async function abandonClaim(ctx: Pick<LifecycleCtx, "db">, meetingId: number): Promise<void> {
+  await ctx.db.tx(async (tx) => {
+    // The claim's row lock first: a request attaching right now either commits before us (and its holding goes
+    // too) or finds the claim gone afterwards.
+    await tx.query("SELECT id FROM meetings WHERE id = $1 FOR UPDATE", [meetingId]);
+    await tx.query(
+      "DELETE FROM user_meetings WHERE meeting_id = $1 AND EXISTS (SELECT 1 FROM meetings WHERE id = $1 AND status = 'requested')",
+      [meetingId],
+    );
+    await tx.query(
+      "DELETE FROM meetings WHERE id = $1 AND status = 'requested' AND NOT EXISTS (SELECT 1 FROM user_meetings WHERE meeting_id = $1)",
+      [meetingId],
+    );
+  });
+}
+
+/** A queued start that never got a bot: the meeting and its holdings end as failed, with the reason shown. */
+export async function failStart(ctx: LifecycleCtx, meetingId: number, reason: string): Promise<boolean> {
+  const ts = now(ctx);
+  return ctx.db.tx(async (tx) => {
+    const res = await tx.query(
+      `UPDATE meetings SET status = 'failed', final_status = 'failed', end_time = $2, updated_at = $2,
+              failure_reason = $3, transcript_cached = true, upstream_deleted = true, start_queued_at = NULL
+        WHERE id = $1 AND status = 'requested' RETURNING id`,
+      [meetingId, ts, reason],
+    );
+    if (res.rows.length === 0) return false;
+    await tx.query(
+      `UPDATE user_meetings SET status = 'failed', end_time = $2, detached_at = COALESCE(detached_at, $2), updated_at = $2,
+              data = data || jsonb_build_object('failure_reason', $3::text)
+        WHERE meeting_id = $1 AND status IN (${HELD})`,
+      [meetingId, ts, reason],
+    );
+    await notifyHolders(ctx, tx, meetingId);
+    return true;
+  });
+}
+
+/**
+ * DELETE /bots (and DELETE /meetings on a live meeting): ends this user's hold now — usage counted to this
+ * instant, window closed on the wholesaler's timeline, quota slot freed. The last holder's release stops the bot.
+ */
+export async function release(
+  ctx: LifecycleCtx,
+  userId: number,
+  meetingId: number,
+): Promise<{ released: boolean; stop: StopOrder | null }> {
+  const ts = now(ctx);
+  return ctx.db.tx(async (tx) => {
+    const m = await tx.query<{
+      status: string;
+      platform: string;
+      platform_specific_id: string;
+      clock_offset_ms: number;
+      start_queued_at: string | null;
+    }>(
+      "SELECT status, platform, platform_specific_id, clock_offset_ms, start_queued_at FROM meetings WHERE id = $1 FOR UPDATE",
+      [meetingId],
+    );
+    const meeting = m.rows[0];
+    const mine = await tx.query<{ start_time: string | null }>(
+      `SELECT start_time FROM user_meetings
+        WHERE user_id = $1 AND meeting_id = $2 AND detached_at IS NULL AND status IN (${HELD})`,
+      [userId, meetingId],
+    );
+    if (!meeting || !mine.rows[0]) return { released: false, stop: null };
+    const others = await tx.query(
+      `SELECT 1 FROM user_meetings WHERE meeting_id = $1 AND user_id <> $2 AND detached_at IS NULL
+          AND status IN (${HELD}) LIMIT 1`,
+      [meetingId, userId],
+    );
+    const last = others.rows.length === 0;
+    const stopsBot = last && meeting.status === "active";
+    // The last holder's meeting is stopping like the bot; anyone else's own bot has simply left.
+    await tx.query(
+      `UPDATE user_meetings SET status = $3::text, detached_at = $4::timestamp, updated_at = $4::timestamp,
+              window_to = $5::timestamp, end_time = CASE WHEN $3::text = 'completed' THEN $4::timestamp ELSE end_time END
+        WHERE user_id = $1 AND meeting_id = $2`,
+      [
+        userId,
+        meetingId,
+        stopsBot ? "stopping" : "completed",
+        ts,
+        onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms),
+      ],
+    );
+    await recordUsage(tx, "user_id = $2 AND meeting_id = $1", [meetingId, userId], ts);
+    if (stopsBot) {
+      await tx.query("UPDATE meetings SET status = 'stopping', updated_at = $2 WHERE id = $1", [
+        meetingId,
+        ts,
+      ]);
+      return {
+        released: true,
+        stop: { meetingId, platform: meeting.platform, nativeMeetingId: meeting.platform_specific_id },
+      };
+    }
+    if (last && meeting.start_queued_at !== null) {
+      // Nobody waits for the queued start any more: the meeting ends without ever having had a bot.
+      await tx.query(
+        `UPDATE meetings SET status = 'completed', final_status = 'completed', end_time = $2, updated_at = $2,
+                transcript_cached = true, upstream_deleted = true, start_queued_at = NULL WHERE id = $1`,
+        [meetingId, ts],
+      );
+    }
+    return { released: true, stop: null };
+  });
+}
+
+/** Appends the spans of the matching open, started holdings to the usage ledger, ending at `endTs`. */
+async function recordUsage(tx: Queryable, where: string, params: unknown[], endTs: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO bot_usage (user_id, meeting_id, started_at, ended_at)
+     SELECT user_id, meeting_id, start_time, GREATEST(start_time, $${params.length + 1}::timestamp)
+       FROM user_meetings WHERE ${where} AND start_time IS NOT NULL`,
+    [...params, endTs],
+  );
+}
+
+/**
+ * DELETE /meetings: a live hold is released first (as DELETE /bots would), then the user's record goes. The
+ * shared transcript goes with the last record, unless the meeting is still live (finalization purges it then).
+ */
+export async function removeHolding(
+  ctx: LifecycleCtx,
+  userId: number,
+  meetingId: number,
+): Promise<StopOrder | null> {
+  const { stop } = await release(ctx, userId, meetingId);
+  await ctx.db.tx(async (tx) => {
+    const live = await tx.query<{ status: string; upstream_deleted: boolean }>(
+      "SELECT status, upstream_deleted FROM meetings WHERE id = $1 FOR UPDATE",
+      [meetingId],
+    );
+    await tx.query("DELETE FROM user_meetings WHERE user_id = $1 AND meeting_id = $2", [userId, meetingId]);
+    const holders = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [meetingId]);
+    const m = live.rows[0];
+    if (holders.rows.length > 0 || !m || !m.upstream_deleted) return;
+    await purge(tx, meetingId);
+  });
+  return stop;
+}
+
+/** Removes a meeting and its transcript for good (no holder is left to see it). */
+export async function purge(tx: Queryable, meetingId: number): Promise<void> {
+  await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1", [meetingId]);
+  await tx.query("DELETE FROM meeting_sessions WHERE meeting_id = $1", [meetingId]);
+  await tx.query("DELETE FROM user_meetings WHERE meeting_id = $1", [meetingId]);
+  await tx.query("DELETE FROM meetings WHERE id = $1", [meetingId]);
+}
+
+/** The wholesaler says the meeting ended (webhook or reconciler); the caller enqueues finalization in the same tx. */
+export async function recordUpstreamStatus(tx: Queryable, meetingId: number, status: string): Promise<void> {
+  await tx.query("UPDATE meetings SET upstream_status = $2 WHERE id = $1", [meetingId, status]);
+}
+
+export interface FinalTranscript {
+  status: string;
+  start_time?: string | null | undefined;
+  end_time?: string | null | undefined;
+  segments: Segment[];
+}
+
+/**
+ * The final transcript and the meeting's end, in one commit (null `final`: the wholesaler no longer has it, so
+ * the checkpoint stands). Holdings still attached end with the meeting and keep no upper window bound.
+ */
+export async function storeFinal(
+  ctx: LifecycleCtx,
+  meetingId: number,
+  final: FinalTranscript | null,
+): Promise<void> {
+  const ts = now(ctx);
+  await ctx.db.tx(async (tx) => {
+    const locked = await tx.query<{
+      transcript_cached: boolean;
+      upstream_status: string | null;
+      clock_offset_ms: number;
+      end_time: string | null;
+    }>(
+      "SELECT transcript_cached, upstream_status, clock_offset_ms, end_time FROM meetings WHERE id = $1 FOR UPDATE",
+      [meetingId],
+    );
+    const m = locked.rows[0];
+    if (!m || m.transcript_cached) return;
+    if (final) await storeSegments(tx, meetingId, final.segments, { replace: true, storedAt: ts });
+    const status = final && isTerminal(final.status) ? final.status : (m.upstream_status ?? "completed");
+    const finalStatus = isTerminal(status) ? status : "completed";
+    // Meeting times are ours; the wholesaler's end is converted from its clock.
+    const upstreamEnd = final?.end_time ? msFromTimestamp(final.end_time) - m.clock_offset_ms : Number.NaN;
+    const endTime = Number.isFinite(upstreamEnd) ? naiveFromMs(upstreamEnd) : (m.end_time ?? ts);
+    const agg = await aggregateParticipants(tx, meetingId);
+    await tx.query(
+      `UPDATE meetings SET status = $4, final_status = $4, end_time = $2, updated_at = $3, transcript_cached = true,
+              upstream_start_time = $5
+        WHERE id = $1`,
+      [meetingId, endTime, ts, finalStatus, final?.start_time ?? null],
+    );
+    await recordUsage(
+      tx,
+      `meeting_id = $1 AND detached_at IS NULL AND status IN (${LIVE})`,
+      [meetingId],
+      endTime,
+    );
+    await tx.query(
+      `UPDATE user_meetings SET status = $2, end_time = COALESCE(end_time, $3), updated_at = $4,
+              detached_at = COALESCE(detached_at, $3)
+        WHERE meeting_id = $1 AND status IN (${LIVE})`,
+      [meetingId, finalStatus, endTime, ts],
+    );
+    await tx.query(
+      `UPDATE user_meetings SET data = data
+              || CASE WHEN data ? 'participants' THEN '{}'::jsonb ELSE jsonb_build_object('participants', $2::jsonb) END
+              || CASE WHEN data ? 'languages' THEN '{}'::jsonb ELSE jsonb_build_object('languages', $3::jsonb) END
+        WHERE meeting_id = $1`,
+      [meetingId, JSON.stringify(agg.participants), JSON.stringify(agg.languages)],
+    );
+  });
+}
+
+/** The wholesaler's copy is gone (or was never ours to delete): notify the holders; purge if none is left. */
+export async function markUpstreamDeleted(ctx: LifecycleCtx, meetingId: number): Promise<void> {
+  await ctx.db.tx(async (tx) => {
+    const res = await tx.query(
+      `UPDATE meetings SET upstream_deleted = true, updated_at = $2 WHERE id = $1 AND NOT upstream_deleted RETURNING id`,
+      [meetingId, now(ctx)],
+    );
+    if (res.rows.length === 0) return;
+    await notifyHolders(ctx, tx, meetingId);
+    const anyHolder = await tx.query("SELECT 1 FROM user_meetings WHERE meeting_id = $1 LIMIT 1", [
+      meetingId,
+    ]);
+    // Everyone deleted their record while the bot was live: the transcript goes with the last of them.
+    if (anyHolder.rows.length === 0) await purge(tx, meetingId);
+  });
+}
+
+async function notifyHolders(ctx: LifecycleCtx, tx: Queryable, meetingId: number): Promise<void> {
+  const holders = await tx.query<{ user_id: number }>(
+    `SELECT um.user_id FROM user_meetings um JOIN users u ON u.id = um.user_id
+      WHERE um.meeting_id = $1 AND u.data ? 'webhook_url'`,
+    [meetingId],
+  );
+  for (const h of holders.rows) await enqueueNotify(ctx.queue, meetingId, h.user_id, tx);
+}
+
+/** An active meeting nobody holds (the reconciler's repair): it goes to stopping; the caller stops the bot. */
+export async function stopUnheld(ctx: LifecycleCtx, meetingId: number): Promise<StopOrder | null> {
+  const res = await ctx.db.query<{ platform: string; platform_specific_id: string }>(
+    `UPDATE meetings SET status = 'stopping', updated_at = $2
+      WHERE id = $1 AND status = 'active' AND NOT EXISTS (
+        SELECT 1 FROM user_meetings WHERE meeting_id = $1 AND detached_at IS NULL AND status IN (${HELD}))
+      RETURNING platform, platform_specific_id`,
+    [meetingId, now(ctx)],
+  );
+  const m = res.rows[0];
+  return m ? { meetingId, platform: m.platform, nativeMeetingId: m.platform_specific_id } : null;
+}

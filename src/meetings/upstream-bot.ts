@@ -1,0 +1,104 @@
+import { type Clock, msFromTimestamp } from "../clock.js";
+import type { Queryable } from "../db/client.js";
+import type { WholesalerClient } from "../upstream/client.js";
+import { UpstreamError } from "../upstream/errors.js";
+import type { UpstreamMeeting } from "../upstream/schemas.js";
+import type { ClaimInput, StartedBot } from "./lifecycle.js";
+
+/** Upstream statuses of a bot that is still in its room (and costing us money). */
+export const UPSTREAM_RUNNING = new Set([
+  "requested",
+  "joining",
+  "awaiting_admission",
+  "needs_help",
+  "active",
+  "stopping",
+]);
+
+export interface UpstreamBotDeps {
+  db: Queryable;
+  clock: Clock;
+  client: Pick<WholesalerClient, "requestBot" | "listMeetings">;
+  serviceLayerId: string;
+}
+
+/**
+ * Asks the wholesaler for the room's bot. "busy": the room's previous bot is still leaving, so the start must
+ * wait; "taken": a bot we may not take over (another retailer's on the same account) is live there. Other
+ * failures throw UpstreamError.
+ */
+export async function startOnWholesaler(
+  deps: UpstreamBotDeps,
+  meetingId: number,
+  input: ClaimInput,
+): Promise<StartedBot | "busy" | "taken"> {
+  const sentAt = deps.clock.now();
+  try {
+    const m = await deps.client.requestBot({
+      platform: input.platform,
+      native_meeting_id: input.native_meeting_id,
+      ...(input.bot_name ? { bot_name: input.bot_name } : {}),
+      ...(input.language ? { language: input.language } : {}),
+      ...(input.task ? { task: input.task } : {}),
+    });
+    return started(m, false, offsetFrom(m, sentAt, deps.clock.now()));
+  } catch (err) {
+    if (!(err instanceof UpstreamError) || err.kind !== "conflict") throw err;
+    // We may have lost track of a bot the wholesaler still runs for us (a crash between its 201 and our commit).
+    return settleConflict(deps, meetingId, input.platform, input.native_meeting_id);
+  }
+}
+
+const started = (m: UpstreamMeeting, adopted: boolean, clockOffsetMs: number): StartedBot => ({
+  botId: m.bot_container_id ?? `wholesaler-meeting-${m.id}`,
+  wholesalerMeetingId: m.id,
+  adopted,
+  clockOffsetMs,
+});
+
+/**
+ * Wholesaler time − ours: the wholesaler stamps `created_at` when it receives POST /bots, which is about the
+ * midpoint of our request (error ≤ half the round trip). 0 when it gives no usable stamp.
+ */
+function offsetFrom(m: UpstreamMeeting, sentAt: number, receivedAt: number): number {
+  const stamp = m.created_at ? msFromTimestamp(m.created_at) : Number.NaN;
+  return Number.isFinite(stamp) ? Math.round(stamp - (sentAt + receivedAt) / 2) : 0;
+}
+
+/**
+ * The wholesaler refused a second bot in the room. We adopt its live bot if it is one of ours we lost track of:
+ * never one another retailer sharing the account started (its `service_layer_id` differs), never one that is
+ * leaving, never one already recorded for another of our meetings (untagged ones predate tagging or come from a
+ * wholesaler that drops the field). A bot that is leaving, or one of our own, means "busy": wait for the room.
+ */
+async function settleConflict(
+  deps: UpstreamBotDeps,
+  meetingId: number,
+  platform: string,
+  nativeId: string,
+): Promise<StartedBot | "busy" | "taken"> {
+  const inRoom = (await deps.client.listMeetings()).filter(
+    (m) => m.platform === platform && m.native_meeting_id === nativeId && UPSTREAM_RUNNING.has(m.status),
+  );
+  let busy = inRoom.length === 0; // gone between its 409 and our look: try again shortly
+  for (const m of inRoom) {
+    if (m.status === "stopping") {
+      busy = true;
+      continue;
+    }
+    if (!isOurs(m, deps.serviceLayerId, true)) continue;
+    const known = await deps.db.query(
+      "SELECT 1 FROM meetings WHERE wholesaler_meeting_id = $1 AND id <> $2",
+      [m.id, meetingId],
+    );
+    if (known.rows.length === 0) return started(m, true, 0);
+    busy = true;
+  }
+  return busy ? "busy" : "taken";
+}
+
+/** Tagged with our service layer; `untagged` says whether a meeting without a tag counts as ours. */
+export function isOurs(m: UpstreamMeeting, serviceLayerId: string, untagged: boolean): boolean {
+  const tag = (m.data as Record<string, unknown> | null | undefined)?.service_layer_id;
+  return tag === undefined || tag === null ? untagged : tag === serviceLayerId;
+}
