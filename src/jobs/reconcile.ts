@@ -163,6 +163,7 @@ async function settleOrphanClaim(
     botId: live.bot_container_id ?? `wholesaler-meeting-${live.id}`,
     wholesalerMeetingId: live.id,
   };
-  if (await lifecycle.activate(deps, m.id, { ...bot, adopted: true, clockOffsetMs: 0 })) summary.adopted++;
+  const adopted = { ...bot, adopted: true, clockOffsetMs: deps.client.clockOffsetMs() };
+  if (await lifecycle.activate(deps, m.id, adopted)) summary.adopted++;
   else await stopOrphan(deps, m.platform, m.platform_specific_id, { meetingId: m.id }, summary);
 }

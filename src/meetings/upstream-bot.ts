@@ -1,4 +1,4 @@
-import { type Clock, msFromTimestamp } from "../clock.js";
+import type { Clock } from "../clock.js";
 import type { Queryable } from "../db/client.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
@@ -18,7 +18,7 @@ export const UPSTREAM_RUNNING = new Set([
 export interface UpstreamBotDeps {
   db: Queryable;
   clock: Clock;
-  client: Pick<WholesalerClient, "requestBot" | "listMeetings">;
+  client: Pick<WholesalerClient, "requestBot" | "listMeetings" | "clockOffsetMs">;
   serviceLayerId: string;
 }
 
@@ -32,7 +32,6 @@ export async function startOnWholesaler(
   meetingId: number,
   input: ClaimInput,
 ): Promise<StartedBot | "busy" | "taken"> {
-  const sentAt = deps.clock.now();
   try {
     const m = await deps.client.requestBot({
       platform: input.platform,
@@ -41,7 +40,8 @@ export async function startOnWholesaler(
       ...(input.language ? { language: input.language } : {}),
       ...(input.task ? { task: input.task } : {}),
     });
-    return started(m, false, offsetFrom(m, sentAt, deps.clock.now()));
+    // The client has just measured the offset on this very answer (its created_at, as tight as the round trip).
+    return started(m, false, deps.client.clockOffsetMs());
   } catch (err) {
     if (!(err instanceof UpstreamError) || err.kind !== "conflict") throw err;
     // We may have lost track of a bot the wholesaler still runs for us (a crash between its 201 and our commit).
@@ -55,15 +55,6 @@ const started = (m: UpstreamMeeting, adopted: boolean, clockOffsetMs: number): S
   adopted,
   clockOffsetMs,
 });
-
-/**
- * Wholesaler time − ours: the wholesaler stamps `created_at` when it receives POST /bots, which is about the
- * midpoint of our request (error ≤ half the round trip). 0 when it gives no usable stamp.
- */
-function offsetFrom(m: UpstreamMeeting, sentAt: number, receivedAt: number): number {
-  const stamp = m.created_at ? msFromTimestamp(m.created_at) : Number.NaN;
-  return Number.isFinite(stamp) ? Math.round(stamp - (sentAt + receivedAt) / 2) : 0;
-}
 
 /**
  * The wholesaler refused a second bot in the room. We adopt its live bot if it is one of ours we lost track of:
@@ -91,7 +82,7 @@ async function settleConflict(
       "SELECT 1 FROM meetings WHERE wholesaler_meeting_id = $1 AND id <> $2",
       [m.id, meetingId],
     );
-    if (known.rows.length === 0) return started(m, true, 0);
+    if (known.rows.length === 0) return started(m, true, deps.client.clockOffsetMs());
     busy = true;
   }
   return busy ? "busy" : "taken";

@@ -17,7 +17,10 @@ import {
 } from "./meeting-views.js";
 
 export interface BotsCtx extends Ctx {
-  client: Pick<WholesalerClient, "requestBot" | "listMeetings" | "stopBot" | "updateBotConfig">;
+  client: Pick<
+    WholesalerClient,
+    "requestBot" | "listMeetings" | "clockOffsetMs" | "stopBot" | "updateBotConfig"
+  >;
   queue: JobSender;
   serviceLayerId: string;
   /** How long a request waits for another request's in-flight wholesaler call for the same meeting. */
@@ -153,9 +156,6 @@ export async function stopUpstream(ctx: BotsCtx, stop: lifecycle.StopOrder): Pro
   });
 }
 
-/** The wholesaler has no such route at all (current Vexa dropped PUT config): the framework's bare 404. */
-const routeMissing = (err: UpstreamError) => err.kind === "not_found" && err.detail === "Not Found";
-
 /** PUT /bots/.../config: forwarded to the shared bot, with Vexa's 404/409 answers. */
 export async function reconfigureBot(
   ctx: BotsCtx,
@@ -176,7 +176,8 @@ export async function reconfigureBot(
       task: config.task ?? null,
     });
   } catch (err) {
-    if (err instanceof UpstreamError && routeMissing(err)) {
+    // Current Vexa dropped the route altogether.
+    if (err instanceof UpstreamError && err.kind === "unsupported") {
       throw badRequest(
         "Changing a running bot's language or task is not supported by this service's meeting-bot provider.",
       );
