@@ -20,7 +20,7 @@ import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createRedisRateLimiter } from "./redis/rate-limit.js";
 import { createFinalTranscriptCache } from "./services/final-transcripts.js";
 import { createKeyCache } from "./services/key-cache.js";
-import { createMemoryLiveCache, type LiveCache } from "./services/live-cache.js";
+import { createMemoryLiveCache, type LiveCache } from "./cache/live-cache.js";
 import type { UserRow } from "./services/users.js";
 import type { Sandbox } from "./sandbox/index.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";

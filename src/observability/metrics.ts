@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { LiveCache } from "../services/live-cache.js";
+import type { LiveCache } from "../cache/live-cache.js";
 import type { BreakerState } from "../upstream/breaker.js";
 import type { UpstreamCallEvent } from "../upstream/client.js";
 

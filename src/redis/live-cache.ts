@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Clock } from "../clock.js";
-import { createMemoryLiveCache, type LiveCache } from "../services/live-cache.js";
+import { createMemoryLiveCache, type LiveCache } from "../cache/live-cache.js";
 
 const LOCK_MS = 3000;
 const POLL_MS = 10;

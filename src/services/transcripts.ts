@@ -8,7 +8,7 @@ import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { Ctx } from "./context.js";
 import type { FinalTranscriptCache } from "./final-transcripts.js";
-import type { LiveCache } from "./live-cache.js";
+import type { LiveCache } from "../cache/live-cache.js";
 import { constructMeetingUrl, latestUserMeeting, type UserMeetingRow } from "./meeting-views.js";
 
 export interface TranscriptsCtx extends Ctx {

@@ -83,16 +83,14 @@ export function resolvePeriod(
   return { fromMs, toMs };
 }
 
-// A span ends at the user's detach, else the meeting's end, else (for a row already terminal) its last update,
-// else now: the bot is still held.
+// Ended holds are in the usage ledger (written by the lifecycle when a hold ends, and kept when the record is
+// deleted); a hold still running counts up to now.
 const SPANS = `
-  SELECT um.user_id,
-         GREATEST(um.attached_at, $1::timestamp) AS s,
-         LEAST(COALESCE(um.detached_at, um.end_time, m.end_time,
-                        CASE WHEN um.status IN ('completed', 'failed') THEN um.updated_at END,
-                        $3::timestamp), $2::timestamp) AS e
-    FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
-   WHERE um.attached_at < $2::timestamp`;
+  SELECT user_id, meeting_id, GREATEST(started_at, $1::timestamp) AS s, LEAST(ended_at, $2::timestamp) AS e
+    FROM bot_usage WHERE started_at < $2::timestamp
+  UNION ALL
+  SELECT user_id, meeting_id, GREATEST(start_time, $1::timestamp) AS s, LEAST($3::timestamp, $2::timestamp) AS e
+    FROM user_meetings WHERE detached_at IS NULL AND status = 'active' AND start_time < $2::timestamp`;
 
 async function usageRows(ctx: Ctx, period: Period, userId?: number): Promise<UsageRow[]> {
   const params: unknown[] = [
@@ -107,10 +105,11 @@ async function usageRows(ctx: Ctx, period: Period, userId?: number): Promise<Usa
     seconds: number | string;
     meetings: number;
   }>(
-    `WITH spans AS (${SPANS}${userId !== undefined ? " AND um.user_id = $4" : ""})
-     SELECT u.id AS user_id, u.email, SUM(EXTRACT(EPOCH FROM (sp.e - sp.s)))::float8 AS seconds, count(*)::int AS meetings
+    `WITH spans AS (${SPANS})
+     SELECT u.id AS user_id, u.email, SUM(EXTRACT(EPOCH FROM (sp.e - sp.s)))::float8 AS seconds,
+            count(DISTINCT sp.meeting_id)::int AS meetings
        FROM spans sp JOIN users u ON u.id = sp.user_id
-      WHERE sp.e > sp.s
+      WHERE sp.e > sp.s${userId !== undefined ? " AND sp.user_id = $4" : ""}
       GROUP BY u.id, u.email
       ORDER BY u.id`,
     params,
