@@ -53,6 +53,12 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
   SHUTDOWN_TIMEOUT_MS: Int(100, 600000),
+  CORS_ORIGINS: Type.Optional(
+    Type.String({
+      pattern: "^\\s*https?://[^/\\s,]+/?(\\s*,\\s*https?://[^/\\s,]+/?)*\\s*$",
+      description: "comma-separated origins (scheme://host[:port]) allowed to send credentials",
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
     { default: "info" },
@@ -109,6 +115,8 @@ export interface Config {
   transcriptCacheTtlMs: number;
   rateLimit: { perSecond: number; burst: number };
   shutdownTimeoutMs: number;
+  /** Browser origins allowed credentials (CORS); every other origin may still read the user API. */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -179,6 +187,10 @@ function toConfig(e: Env): Config {
     transcriptCacheTtlMs: Number(e.TRANSCRIPT_CACHE_TTL_MS),
     rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
     shutdownTimeoutMs: Number(e.SHUTDOWN_TIMEOUT_MS),
+    corsOrigins: (e.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((s) => s.trim().replace(/\/$/, ""))
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
   };
 }

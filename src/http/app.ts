@@ -14,6 +14,7 @@ import Fastify, {
 } from "fastify";
 import { AppError, validationError } from "../errors.js";
 import { installCors } from "./cors.js";
+import { badInput, parseJsonBody } from "./input.js";
 import type { AppDeps } from "./deps.js";
 import { closeConnectionsWhenDraining } from "./drain.js";
 import { registerAdminRoutes } from "./routes/admin.js";
@@ -23,7 +24,7 @@ import { registerAdminUsageRoutes } from "./routes/usage.js";
 import { ErrorBody } from "./schemas/common.js";
 import { MeetingSchema } from "./schemas/meetings.js";
 import { TokenSchema, UserSchema } from "./schemas/users.js";
-import { nulLocation, toValidationItems } from "./validation.js";
+import { toValidationItems } from "./validation.js";
 
 export type AppKind = "gateway" | "admin";
 export type App = FastifyInstance<
@@ -69,18 +70,17 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   app.addSchema(MeetingSchema);
   installJsonParser(app);
   installErrorHandling(app);
-  // After authentication and schema validation, before any handler: PostgreSQL's text and jsonb cannot hold a NUL
-  // character, so one anywhere in the input is a 422 here rather than a 500 from the database.
+  // After authentication and schema validation, before any handler: what reaches the services is text PostgreSQL
+  // stores exactly as the wholesaler will receive it, and finite numbers.
   app.addHook("preHandler", async (request) => {
-    const loc = nulLocation(request);
-    if (loc)
-      throw validationError([{ loc, msg: "NUL characters are not allowed", type: "value_error.str.nul" }]);
+    const item = badInput(request);
+    if (item) throw validationError([item]);
   });
   closeConnectionsWhenDraining(app);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  if (kind === "gateway") installCors(app);
+  installCors(app, kind, deps.config.corsOrigins);
   for (const hook of deps.hooks ?? []) hook(app, kind);
 
   await app.register(swagger, { openapi: openApiDocument(kind) });
@@ -115,22 +115,9 @@ function installJsonParser(app: App): void {
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body: Buffer, done) => {
     request.rawBody = body;
     if (body.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(body.toString("utf8")));
-    } catch (err) {
-      const pos = Number(/position (\d+)/.exec(String(err))?.[1] ?? 0);
-      done(
-        new AppError("VALIDATION", [
-          {
-            loc: ["body", pos],
-            msg: "Expecting value",
-            type: "value_error.jsondecode",
-            ctx: { msg: "Expecting value", pos },
-          },
-        ]),
-        undefined,
-      );
-    }
+    const parsed = parseJsonBody(body);
+    if ("error" in parsed) return done(validationError([parsed.error]), undefined);
+    done(null, parsed.value);
   });
 }
 

@@ -43,6 +43,10 @@ function parseInstant(raw: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+// Instants PostgreSQL's timestamp and our naive formatting both hold (year 0 and five-digit years do not).
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 const startOfMonth = (ms: number, add = 0) => {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1);
@@ -67,6 +71,13 @@ export function resolvePeriod(
         msg: "invalid datetime format (ISO 8601 expected)",
         type: "value_error.datetime",
       });
+    } else if (ms < EARLIEST || ms > LATEST) {
+      items.push({
+        loc: ["query", name],
+        msg: "ensure this value is between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+        type: "value_error.datetime.range",
+      });
+      return undefined;
     }
     return ms;
   };

@@ -4,11 +4,15 @@
  * bodies (malformed JSON, huge numbers, unicode, deep nesting, wrong types, path traversal, null bytes). The
  * wholesaler stays up. Never a 5xx, never a crash, bounded memory, and every error body in Vexa's shape:
  * `{"detail": "<string>"}`, or for 422 `{"detail": [{"loc": [...], "msg": "...", "type": "..."}, ...]}`.
+ * Issue 12 added the classes that still got through: lone UTF-16 surrogates (values and keys, also in bodies that
+ * pass validation), dates outside PostgreSQL's range, `Infinity`/`1e400` ids and pages, and JSON nested past the
+ * limit; a body carrying a lone surrogate, a NUL or too deep a nesting never succeeds on any route.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_JSON_DEPTH } from "../../src/http/input.js";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 
@@ -81,6 +85,10 @@ function segment(known: string[]) {
         "2147483648",
         "99999999999999999999",
         "1e308",
+        "1e400",
+        "-1e400",
+        "Infinity",
+        "-Infinity",
         "NaN",
         "1.5",
         "..",
@@ -107,6 +115,51 @@ function segment(known: string[]) {
   );
 }
 
+/** Text that is not valid Unicode: lone surrogates, high or low, alone or inside other text, reversed pairs. */
+const loneSurrogate = fc.oneof(
+  fc.constantFrom("\ud800", "\udfff", "a\udc00b", "\ude00\ud83d", "😀\ud83d"),
+  fc
+    .tuple(fc.string({ maxLength: 6 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ maxLength: 6 }))
+    .map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b.replace(/^[\udc00-\udfff]/, "")}`)
+    .filter((x) => /\p{Cs}/u.test(x)),
+);
+
+/** Instants in and out of the range a PostgreSQL timestamp holds, in the formats /usage parses. */
+const extremeDate = fc.oneof(
+  fc.constantFrom(
+    "0000-01-01",
+    "0001-01-01T00:00:00Z",
+    "1969-12-31T23:59:59Z",
+    "1970-01-01",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T10:00:00%2B14:00",
+    "-271821-04-20",
+    "%2B275760-09-13",
+    "2025-02-30",
+    "2024-02-29T24:00:00",
+  ),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 9999 }),
+      fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: 1, max: 28 }),
+      fc.constantFrom("", "T23:59:59", "T00:00:00Z", "T12:00:00-14:00", "T12:00:00%2B14:00"),
+    )
+    .map(
+      ([y, m, d, tail]) =>
+        `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}${tail}`,
+    ),
+);
+
+/** A JSON object nested `levels` deep. */
+const nested = (levels: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+};
+const deepData = fc.integer({ min: MAX_JSON_DEPTH - 3, max: MAX_JSON_DEPTH + 40 }).map(nested);
+
 /** A JSON value of the wrong type, or at an edge. */
 const weird = fc.oneof(
   fc.string({ maxLength: 30 }),
@@ -131,6 +184,7 @@ const weird = fc.oneof(
     "a@b.c",
     "\ud800",
   ),
+  loneSurrogate,
   fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
 );
@@ -167,9 +221,10 @@ const shaped = fc
 
 /** Bodies that pass validation, so the handlers (and the database) see the odd values too. */
 const str = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: "binary", maxLength: 20 }),
-  fc.constant("a\u0000b"),
+  { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 20 }) },
+  { weight: 1, arbitrary: fc.constant("a\u0000b") },
+  { weight: 1, arbitrary: loneSurrogate },
 );
 const validish = fc
   .oneof(
@@ -191,6 +246,8 @@ const validish = fc
           notes: fc.option(str),
           participants: fc.option(fc.array(str, { maxLength: 3 })),
           languages: fc.option(fc.array(str, { maxLength: 3 })),
+          [String.fromCharCode(0xdc00)]: fc.option(str),
+          extra: fc.option(deepData),
         },
         { requiredKeys: [] },
       ),
@@ -202,7 +259,9 @@ const validish = fc
         name: fc.option(fc.string({ maxLength: 100 })),
         image_url: fc.option(str),
         max_concurrent_bots: fc.option(fc.integer({ min: 0, max: 1000 })),
-        data: fc.option(fc.dictionary(str, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 })),
+        data: fc.option(
+          fc.oneof(fc.dictionary(str, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }), deepData),
+        ),
       },
       { requiredKeys: ["email"] },
     ),
@@ -238,6 +297,10 @@ const body = fc.oneof(
       `${"[".repeat(5000)}${"]".repeat(5000)}`,
       `{"data":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`,
       `{"max_concurrent_bots":${"9".repeat(400)}}`,
+      '{"email":"inf@example.com","data":{"n":1e400,"m":-1e400}}',
+      '{"data":{"name":"\\ud800"}}',
+      '{"platform":"zoom","native_meeting_id":"\\udfff12345"}',
+      '{"email":"s@example.com","data":{"\\ud800":1}}',
       '{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}',
     ),
   },
@@ -276,7 +339,7 @@ function request(tpls: Template[], known: string[], keys: { user: string; other:
           fc.constantFrom("skip", "limit", "user_id", "from", "to", "start", "end", "meeting_id", "x"),
           fc.string({ maxLength: 8 }).map(enc),
         ),
-        seg,
+        fc.oneof({ weight: 3, arbitrary: seg }, { weight: 2, arbitrary: extremeDate }),
       ),
       { maxLength: 4 },
     )
@@ -350,6 +413,23 @@ function request(tpls: Template[], known: string[], keys: { user: string; other:
     });
 }
 
+/** A lone surrogate or NUL anywhere in a body (keys too), or nesting past the limit: such a body never succeeds. */
+function unstorable(body: string | undefined): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? "");
+  } catch {
+    return false;
+  }
+  const bad = (v: unknown, depth: number): boolean => {
+    if (typeof v === "string") return v.includes("\u0000") || /\p{Cs}/u.test(v);
+    if (v === null || typeof v !== "object") return false;
+    if (depth >= MAX_JSON_DEPTH) return true;
+    return Object.entries(v).some(([k, x]) => (!Array.isArray(v) && bad(k, 0)) || bad(x, depth + 1));
+  };
+  return bad(parsed, 0);
+}
+
 /** Vexa's error shapes; null when the response is acceptable. */
 function problem(
   req: Req,
@@ -360,6 +440,8 @@ function problem(
     const retry = res.statusCode === 503 && res.headers["retry-after"] !== undefined;
     if (!retry || !/still leaving/.test(res.body)) return `${res.statusCode}: ${res.body.slice(0, 300)}`;
   }
+  if (res.statusCode < 300 && ["POST", "PUT", "PATCH", "DELETE"].includes(req.method) && unstorable(req.body))
+    return `${res.statusCode} for an unstorable body: ${String(req.body).slice(0, 200)}`;
   if (req.method === "HEAD" || res.statusCode < 400) return null;
   let parsed: unknown;
   try {
@@ -418,7 +500,7 @@ describe.each(await legs())("random bad input on %s", (leg) => {
     const tokens = await t.deps.db.query<{ id: number }>("SELECT id FROM api_tokens");
     protectedTokens = new Set(tokens.rows.map((r) => String(r.id)));
     known = ["fuz-zliv-eee", "1234567890", String(u.id), String(other.id), enc(u.email)];
-  });
+  }, 120_000);
   afterAll(async () => t?.close());
 
   it("the inputs the fuzzer first broke us with: NUL characters, malformed escapes, over-long segments", async () => {
