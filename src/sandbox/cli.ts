@@ -17,15 +17,18 @@ const { values } = parseArgs({
     "max-concurrent-bots": { type: "string" },
     "post-start-status": { type: "string" },
     seed: { type: "string" },
+    vexa: { type: "string" },
+    "clock-skew-ms": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 
 if (values.help) {
   process.stdout.write(
-    "usage: npm run sandbox -- [--port 8066] [--host 127.0.0.1] [--api-key KEY] [--webhook-url URL]\n" +
+    "usage: npm run sandbox -- [--vexa baseline|current] [--port 8066] [--host 127.0.0.1] [--api-key KEY] [--webhook-url URL]\n" +
       "  [--webhook-secret S] [--webhook-format flat|envelope] [--stop-delay-ms 1500] [--segment-interval-ms 4000]\n" +
-      "  [--max-meeting-ms 10800000] [--max-concurrent-bots 100] [--post-start-status active|requested] [--seed 1]\n",
+      "  [--max-meeting-ms 10800000] [--max-concurrent-bots 100] [--post-start-status active|requested] [--seed 1]\n" +
+      "  [--clock-skew-ms 0]\n",
   );
   process.exit(0);
 }
@@ -67,15 +70,24 @@ const optional = {
   maxConcurrentBots: num("max-concurrent-bots", values["max-concurrent-bots"]),
   postStartStatus: oneOf("post-start-status", values["post-start-status"], ["active", "requested"] as const),
   seed: num("seed", values.seed),
+  flavor: oneOf("vexa", values.vexa, ["baseline", "current"] as const),
 };
+const skew = values["clock-skew-ms"] === undefined ? undefined : Number(values["clock-skew-ms"]);
+if (skew !== undefined && !Number.isFinite(skew)) {
+  process.stderr.write(`--clock-skew-ms must be a number, got ${values["clock-skew-ms"]}\n`);
+  process.exit(2);
+}
 const sandbox = createSandbox({
   apiKey,
   logger: { info: line("info"), warn: line("warn") },
+  ...(skew === undefined ? {} : { tweaks: { clockSkewMs: skew } }),
   ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
 });
 
 const url = await sandbox.listen(num("port", values.port), values.host);
-process.stdout.write(`Vexa sandbox wholesaler listening on ${url}\nX-API-Key: ${apiKey}\n`);
+process.stdout.write(
+  `Vexa sandbox wholesaler (${sandbox.flavor} Vexa) listening on ${url}\nX-API-Key: ${apiKey}\n`,
+);
 
 const shutdown = () => {
   sandbox.close().then(

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { SandboxHttpError } from "./errors.js";
 import { type Faults, isRouteKey, type RouteFault, type WebhookFaults } from "./faults.js";
 import { requireKey } from "./http.js";
+import type { BulkOptions } from "./transcript-gen.js";
+import type { TweakControl } from "./tweaks.js";
 import { checkPathPlatform, requireObject } from "./validate.js";
 
 /** What the control API needs from the sandbox; index.ts provides it. */
@@ -13,8 +15,9 @@ export interface ControlTarget {
   webhooks(): { deliveries: unknown[]; dropped: number };
   advance?: (ms: number) => void;
   endMeeting(platform: string, nativeId: string, status?: "completed" | "failed"): Promise<void>;
-  addSegments(platform: string, nativeId: string, count: number): void;
+  addSegments(platform: string, nativeId: string, count: number, opts?: BulkOptions): void;
   idle(): Promise<void>;
+  tweaks: TweakControl;
 }
 
 type MeetingParams = { Params: { platform: string; native_meeting_id: string } };
@@ -103,9 +106,29 @@ export function registerControlRoutes(app: FastifyInstance, t: ControlTarget): v
   app.post<MeetingParams>("/_sandbox/meetings/:platform/:native_meeting_id/segments", async (request) => {
     auth(request);
     const platform = checkPathPlatform(request.params.platform);
-    const count = nonNegative(requireObject(request.body).count, "count");
-    t.addSegments(platform, request.params.native_meeting_id, Math.floor(count));
+    const body = requireObject(request.body);
+    const count = nonNegative(body.count, "count");
+    const pastEnd =
+      body.past_end_ms === undefined ? {} : { pastEndMs: nonNegative(body.past_end_ms, "past_end_ms") };
+    t.addSegments(platform, request.params.native_meeting_id, Math.floor(count), pastEnd);
     return { ok: true, added: Math.floor(count) };
+  });
+
+  // Body: Tweaks, merged; a field set to null goes back to well-behaved.
+  app.get("/_sandbox/tweaks", async (request) => {
+    auth(request);
+    return t.tweaks.get();
+  });
+
+  app.put("/_sandbox/tweaks", async (request) => {
+    auth(request);
+    return t.tweaks.set(requireObject(request.body));
+  });
+
+  app.delete("/_sandbox/tweaks", async (request) => {
+    auth(request);
+    t.tweaks.reset();
+    return t.tweaks.get();
   });
 
   app.post<MeetingParams>("/_sandbox/meetings/:platform/:native_meeting_id/lose", async (request) => {

@@ -12,6 +12,7 @@ export const ROUTE_KEYS = [
   "PATCH /meetings/{platform}/{native_meeting_id}",
   "DELETE /meetings/{platform}/{native_meeting_id}",
   "PUT /user/webhook",
+  "GET /auth/me",
 ] as const;
 export type RouteKey = (typeof ROUTE_KEYS)[number];
 

@@ -38,6 +38,8 @@ export interface ShellDeps {
   counters: Map<string, number>;
   /** Wall-clock sleep that close() can cut short. */
   sleep: (ms: number) => Promise<void>;
+  /** The sandbox's clock as it prints times (skew included), for the `Date` header. */
+  now: () => number;
 }
 
 export function createShell(deps: ShellDeps): FastifyInstance {
@@ -60,6 +62,10 @@ export function createShell(deps: ShellDeps): FastifyInstance {
     return reply.code(status).send({ detail: status === 500 ? "Internal Server Error" : err.message });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: "Not Found" }));
+  // The Date header tells clients the wholesaler's time: it follows the simulated (and skewed) clock.
+  app.addHook("onSend", async (_request, reply) => {
+    reply.header("date", new Date(deps.now()).toUTCString());
+  });
   const known = new Set<string>(ROUTE_KEYS);
   app.addHook("onRequest", async (request, reply) => {
     const key = routeKeyOf(request);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { SandboxHttpError } from "./errors.js";
 import { requireKey } from "./http.js";
 import type { SandboxState } from "./state.js";
+import type { TweakControl } from "./tweaks.js";
 import { checkPathPlatform, parseConfigUpdate, parseMeetingCreate } from "./validate.js";
 import { botStatusView, meetingView } from "./views.js";
 
@@ -9,6 +10,7 @@ export interface RouteContext {
   state: SandboxState;
   apiKey: string;
   now: () => number;
+  tweaks: TweakControl;
 }
 
 type MeetingParams = { Params: { platform: string; native_meeting_id: string } };

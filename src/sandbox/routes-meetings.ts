@@ -27,7 +27,7 @@ export function registerMeetingRoutes(app: FastifyInstance, ctx: RouteContext): 
     requireKey(request, ctx.apiKey, "collector");
     const m = state.latest(platform, request.params.native_meeting_id);
     if (!m) throw notFound(platform, request.params.native_meeting_id);
-    return transcriptView(m, state.nowUs());
+    return transcriptView(m, state.nowUs(), ctx.tweaks.get());
   });
 
   app.patch<MeetingParams>("/meetings/:platform/:native_meeting_id", async (request) => {

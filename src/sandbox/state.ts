@@ -28,10 +28,10 @@ export class SandboxState {
   private meetings: Meeting[] = [];
   private nextId = 1;
   private lastStampUs = 0;
-  private readonly rng: Rng;
+  protected readonly rng: Rng;
   private closed = false;
 
-  constructor(private readonly o: StateOptions) {
+  constructor(protected readonly o: StateOptions) {
     this.rng = new Rng(o.seed, "state");
     this.user = {
       id: 1,
@@ -109,7 +109,7 @@ export class SandboxState {
     return m;
   }
 
-  private insert(input: MeetingCreate): Meeting {
+  protected insert(input: MeetingCreate): Meeting {
     const id = this.nextId++;
     const createdUs = this.stamp();
     const joinLagUs = Math.round(new Rng(this.o.seed, "join", id).range(1, 3) * 1_000_000);
@@ -139,7 +139,7 @@ export class SandboxState {
     return m;
   }
 
-  private activate(m: Meeting): void {
+  protected activate(m: Meeting): void {
     if (m.status !== "requested") return;
     m.status = "active";
     m.startUs = this.stamp();
@@ -163,7 +163,7 @@ export class SandboxState {
     m.status = status;
     m.endUs = this.stamp();
     m.transcript.endUs = m.endUs;
-    this.aggregate(m);
+    this.onEnd(m, status);
     m.updatedUs = this.stamp();
     this.o.log.info({ meetingId: m.id, status }, "sandbox meeting ended");
     try {
@@ -171,6 +171,11 @@ export class SandboxState {
     } catch (err) {
       this.o.log.warn({ meetingId: m.id, err: String(err) }, "sandbox post-meeting task failed");
     }
+  }
+
+  /** What changes on the row when it ends, besides status and end_time. */
+  protected onEnd(m: Meeting, _status: "completed" | "failed"): void {
+    this.aggregate(m);
   }
 
   /** Baseline §10: participants and languages are filled from the transcript only where absent. */
@@ -203,7 +208,7 @@ export class SandboxState {
     m.timers.add(handle);
   }
 
-  private clearTimers(m: Meeting): void {
+  protected clearTimers(m: Meeting): void {
     for (const h of m.timers) this.o.clock.clearTimeout(h);
     m.timers.clear();
   }

@@ -10,8 +10,20 @@ export interface SegmentOut {
   language: string | null;
   created_at: string | null;
   speaker: string | null;
-  absolute_start_time: string;
-  absolute_end_time: string;
+  absolute_start_time: string | null;
+  absolute_end_time: string | null;
+}
+
+/** A segment with what the current-Vexa view also needs: its identity, whether it is done, whether it was flushed. */
+export interface SegmentRecord {
+  out: SegmentOut;
+  id: string;
+  startUs: Micros;
+  endUs: Micros;
+  /** The utterance is over and its text will not be revised (current Vexa's `completed`). */
+  completed: boolean;
+  /** Flushed to the database (30 s after its last change): baseline `created_at` is set from here on. */
+  immutable: boolean;
 }
 
 interface Speaker {
@@ -33,7 +45,12 @@ interface Slot {
 interface BulkBlock {
   fromUs: Micros;
   toUs: Micros;
-  segments: { startUs: Micros; out: SegmentOut }[];
+  segments: SegmentRecord[];
+}
+
+export interface BulkOptions {
+  /** Start the block this long after the meeting's end (or after now while it is live): segments past end_time. */
+  pastEndMs?: number;
 }
 
 const IMMUTABLE_AFTER_US = 30_000_000; // Vexa's IMMUTABILITY_THRESHOLD
@@ -48,7 +65,8 @@ export class Transcript {
   readonly speakers: Speaker[];
   endUs: Micros | null = null;
   private readonly bulk: BulkBlock[] = [];
-  private readonly frozen: SegmentOut[] = [];
+  private readonly frozen: SegmentRecord[] = [];
+  private readonly frozenOut: SegmentOut[] = [];
   private genCursor = 0;
   private bulkCursor = 0;
   private bulkCount = 0;
@@ -69,64 +87,97 @@ export class Transcript {
     }
   }
 
-  /** Every segment visible at `nowUs`, ordered by absolute start. */
+  /** Every segment visible at `nowUs`, ordered by absolute start, as the baseline prints them. */
   segments(nowUs: Micros): SegmentOut[] {
+    const tail = this.scan(nowUs);
+    return tail.length === 0 ? this.frozenOut.slice() : this.frozenOut.concat(tail.map((r) => r.out));
+  }
+
+  /** The same segments with their identity and state. */
+  records(nowUs: Micros): SegmentRecord[] {
+    const tail = this.scan(nowUs);
+    return tail.length === 0 ? this.frozen.slice() : this.frozen.concat(tail);
+  }
+
+  /** Freezes what became immutable (cached from then on) and returns the rest. */
+  private scan(nowUs: Micros): SegmentRecord[] {
     const horizon = Math.min(nowUs, this.endUs ?? Number.POSITIVE_INFINITY);
-    const tail: SegmentOut[] = [];
+    const tail: SegmentRecord[] = [];
     let freezing = true;
     let g = this.genCursor;
     let b = this.bulkCursor;
+    // The next visible slot is looked up again only once consumed: bulk blocks can hide many of them.
+    let slot = this.nextVisibleSlot(g, horizon);
     for (;;) {
-      const slot = this.nextVisibleSlot(g, horizon);
       const bulk = this.bulkAt(b);
       if (!slot && !bulk) break;
-      let out: SegmentOut;
-      let immutable: boolean;
+      let rec: SegmentRecord;
       if (slot && (!bulk || slot.startUs <= bulk.startUs)) {
-        const r = this.render(slot, nowUs);
-        out = r.out;
-        immutable = r.immutable;
+        rec = this.render(slot, nowUs);
         g = slot.k + 1;
+        slot = this.nextVisibleSlot(g, horizon);
       } else if (bulk) {
-        out = bulk.out;
-        immutable = true;
+        rec = bulk;
         b++;
       } else break;
-      if (freezing && immutable) {
-        this.frozen.push(out);
+      // Segments past the horizon stay out of the cache: content spoken before them may still appear.
+      if (freezing && rec.immutable && rec.startUs <= horizon) {
+        this.frozen.push(rec);
+        this.frozenOut.push(rec.out);
         this.genCursor = g;
         this.bulkCursor = b;
       } else {
         freezing = false;
-        tail.push(out);
+        tail.push(rec);
       }
     }
-    return tail.length === 0 ? this.frozen.slice() : this.frozen.concat(tail);
+    return tail;
   }
 
-  /** Appends `count` immutable segments after the newest content, packed to end by now where they fit. */
-  addBulk(count: number, nowUs: Micros): void {
+  /**
+   * Appends `count` immutable segments, spoken before now (and before the meeting's end): after the newest
+   * content where they fit, else over the most recent stretch (hiding live segments there). With
+   * `pastEndMs` they start that long after the end (or now) instead, as lagging or synthetic audio does.
+   */
+  addBulk(count: number, nowUs: Micros, opts: BulkOptions = {}): void {
     if (count <= 0) return;
     const horizon = Math.min(nowUs, this.endUs ?? Number.POSITIVE_INFINITY);
-    const cursor = this.contentEnd(horizon);
-    const spacing = Math.max(1, Math.min(this.intervalUs, Math.floor((horizon - cursor) / count)));
+    const floor = Math.max(this.sessionStartUs, this.bulk.at(-1)?.toUs ?? 0);
+    let cursor: Micros;
+    let spacing: number;
+    if (opts.pastEndMs !== undefined) {
+      cursor = Math.max(this.contentEnd(horizon), horizon) + Math.round(opts.pastEndMs * 1000);
+      spacing = this.intervalUs;
+    } else {
+      cursor = this.contentEnd(horizon);
+      if (horizon - cursor < count) cursor = Math.max(floor, horizon - count * this.intervalUs);
+      if (horizon - cursor < count)
+        throw new RangeError(`no room for ${count} segments before ${naiveIso(horizon)}`);
+      spacing = Math.min(this.intervalUs, Math.floor((horizon - cursor) / count));
+    }
     const dur = Math.max(1, Math.floor(spacing * 0.85));
     const rng = new Rng(this.key, "bulk", this.bulk.length);
     const createdAt = naiveIso(nowUs + 1 + rng.int(999));
-    const segments: BulkBlock["segments"] = [];
+    const segments: SegmentRecord[] = [];
     for (let i = 0; i < count; i++) {
       const startUs = cursor + i * spacing + (spacing - dur);
       const speaker = this.speakers[rng.int(this.speakers.length)] ?? this.speakers[0];
       if (!speaker) break;
       const text = rng.pick(SENTENCES[speaker.language] ?? SENTENCES.en ?? []);
-      const out = this.segmentOut(startUs, startUs + dur, text, speaker, createdAt);
-      segments.push({ startUs, out });
+      segments.push({
+        out: this.segmentOut(startUs, startUs + dur, text, speaker, createdAt),
+        id: `${this.key}:bulk:${this.bulkCount + i}`,
+        startUs,
+        endUs: startUs + dur,
+        completed: true,
+        immutable: true,
+      });
     }
     this.bulk.push({ fromUs: cursor, toUs: cursor + count * spacing, segments });
-    this.bulkCount += count;
+    this.bulkCount += segments.length;
   }
 
-  private bulkAt(flatIndex: number): { startUs: Micros; out: SegmentOut } | undefined {
+  private bulkAt(flatIndex: number): SegmentRecord | undefined {
     if (flatIndex >= this.bulkCount) return undefined;
     let i = flatIndex;
     for (const block of this.bulk) {
@@ -136,14 +187,16 @@ export class Transcript {
     return undefined;
   }
 
-  /** End of the newest visible content: where appended segments may start without overlapping. */
+  /** End of the newest finished content: where appended segments may start without overlapping it. */
   private contentEnd(horizon: Micros): Micros {
     let cursor = Math.max(this.sessionStartUs, this.bulk.at(-1)?.toUs ?? 0);
     for (let k = Math.floor((horizon - this.sessionStartUs) / this.intervalUs) + 1; k >= 0; k--) {
       const slot = this.plan(k);
       if (slot.startUs < cursor) break;
       if (this.firstVisible(slot) <= horizon && !this.suppressed(slot)) {
-        cursor = Math.max(cursor, Math.min(slot.endUs, this.endUs ?? slot.endUs));
+        const end = Math.min(slot.endUs, this.endUs ?? slot.endUs);
+        // An utterance still being spoken is replaced by what is appended, never followed by it.
+        cursor = Math.max(cursor, end <= horizon ? end : slot.startUs);
         break;
       }
     }
@@ -188,7 +241,7 @@ export class Transcript {
   }
 
   /** What a slot looks like at `nowUs`: growing while spoken, then a draft, then final; frozen 30 s after its last change. */
-  private render(slot: Slot, nowUs: Micros): { out: SegmentOut; immutable: boolean } {
+  private render(slot: Slot, nowUs: Micros): SegmentRecord {
     const end = this.endUs ?? Number.POSITIVE_INFINITY;
     const truncated = end < slot.endUs;
     const effEnd = truncated ? end : slot.endUs;
@@ -218,6 +271,10 @@ export class Transcript {
     const createdAt = immutable ? naiveIso(flushAt) : null;
     return {
       out: this.segmentOut(slot.startUs, shownEnd, text.join(" "), slot.speaker, createdAt),
+      id: `${this.key}:${slot.k}`,
+      startUs: slot.startUs,
+      endUs: shownEnd,
+      completed: nowUs >= lastUpdate,
       immutable,
     };
   }

@@ -8,12 +8,35 @@ import {
   type Platform,
   secondsIso,
 } from "./format.js";
-import type { SegmentOut, Transcript } from "./transcript-gen.js";
+import type { SegmentOut, SegmentRecord, Transcript } from "./transcript-gen.js";
+import type { Tweaks } from "./tweaks.js";
 
 /** JSON shapes the sandbox answers with, keys in the order Vexa's pydantic models print them (baseline §2.4). */
 
-export type MeetingStatus = "requested" | "active" | "stopping" | "completed" | "failed" | "error";
-export const LIVE_STATUSES: ReadonlySet<MeetingStatus> = new Set(["requested", "active", "stopping"]);
+export type MeetingStatus =
+  | "requested"
+  | "joining"
+  | "awaiting_admission"
+  | "active"
+  | "stopping"
+  | "completed"
+  | "failed"
+  | "error";
+/** The baseline's live statuses, plus current Vexa's `joining` and `awaiting_admission`. */
+export const LIVE_STATUSES: ReadonlySet<MeetingStatus> = new Set([
+  "requested",
+  "joining",
+  "awaiting_admission",
+  "active",
+  "stopping",
+]);
+
+/** Current mode: where this meeting's webhooks go, captured from the account when the bot was requested. */
+export interface MeetingHook {
+  url: string | undefined;
+  secret: string | undefined;
+  events: Record<string, unknown> | undefined;
+}
 
 export interface Meeting {
   id: number;
@@ -34,6 +57,9 @@ export interface Meeting {
   task: string | null;
   transcript: Transcript;
   timers: Set<unknown>;
+  hook?: MeetingHook;
+  /** Current mode: DELETE /meetings erased the transcript; the meeting stays listed. */
+  transcriptDeleted?: boolean;
 }
 
 export interface SandboxUser {
@@ -68,6 +94,7 @@ export function meetingView(m: Meeting, userId: number) {
 export function transcriptView(
   m: Meeting,
   nowUs: Micros,
+  tweaks: Tweaks = {},
 ): {
   id: number;
   platform: Platform;
@@ -86,8 +113,23 @@ export function transcriptView(
     status: m.status,
     start_time: iso(m.startUs),
     end_time: iso(m.endUs),
-    segments: m.transcript.segments(nowUs),
+    segments: tweaked(m, nowUs, tweaks),
   };
+}
+
+/** The segments with the tweaks applied; untouched (and uncopied) when there are none. */
+function tweaked(m: Meeting, nowUs: Micros, tweaks: Tweaks): SegmentOut[] {
+  const shiftUs = (tweaks.finalTimeShiftMs ?? 0) * 1000;
+  if (!tweaks.nullAbsoluteTimes && shiftUs === 0) return m.transcript.segments(nowUs);
+  return m.transcript.records(nowUs).map((r: SegmentRecord) => {
+    if (tweaks.nullAbsoluteTimes) return { ...r.out, absolute_start_time: null, absolute_end_time: null };
+    if (!r.immutable) return r.out;
+    return {
+      ...r.out,
+      absolute_start_time: awareIso(r.startUs + shiftUs),
+      absolute_end_time: awareIso(r.endUs + shiftUs),
+    };
+  });
 }
 
 export function botStatusView(m: Meeting, userId: number, nowMs: number) {

@@ -4,6 +4,7 @@ import type { Faults } from "./faults.js";
 import type { Micros } from "./format.js";
 import { hexId } from "./rng.js";
 import { envelopeView, type Meeting, meetingView } from "./views.js";
+import { envelopeCurrent } from "./views-current.js";
 
 export interface WebhookDelivery {
   url: string;
@@ -18,6 +19,8 @@ export interface WebhookOptions {
   faults: Faults;
   seed: number;
   format: "flat" | "envelope";
+  /** Current Vexa: the meeting's own captured target, webhook.v1 envelopes, Bearer and signature always. */
+  current: boolean;
   /** Also send `Authorization: Bearer <secret>` (newer Vexa does; off by default). */
   bearer: boolean;
   target: () => { url: string | undefined; secret: string | undefined; userId: number };
@@ -44,14 +47,8 @@ export class WebhookSender {
 
   /** Builds the payload now (the meeting as it ended) and delivers it, now or after the configured delay. */
   meetingEnded(m: Meeting): Promise<void> {
-    const { url, secret, userId } = this.o.target();
-    if (!url) return Promise.resolve();
-    const meeting = meetingView(m, userId);
-    const payload =
-      this.o.format === "envelope"
-        ? envelopeView(`evt_${hexId(24, this.o.seed, "event", m.id, m.status)}`, this.o.stamp(), meeting)
-        : meeting;
-    const body = JSON.stringify(payload);
+    const { url, secret, body } = this.o.current ? this.currentPayload(m) : this.baselinePayload(m);
+    if (!url || body === undefined) return Promise.resolve();
     const plan = this.o.faults.webhookPlan();
     if (plan.drop) {
       this.dropped++;
@@ -71,6 +68,27 @@ export class WebhookSender {
     return Promise.resolve();
   }
 
+  private baselinePayload(m: Meeting) {
+    const { url, secret, userId } = this.o.target();
+    const meeting = meetingView(m, userId);
+    const payload =
+      this.o.format === "envelope"
+        ? envelopeView(`evt_${hexId(24, this.o.seed, "event", m.id, m.status)}`, this.o.stamp(), meeting)
+        : meeting;
+    return { url, secret, body: JSON.stringify(payload) };
+  }
+
+  /** Only subscribed events go out; with no `webhook_events` that is `meeting.completed` alone (delivery.py). */
+  private currentPayload(m: Meeting) {
+    const hook = m.hook;
+    const type = m.status === "completed" ? "meeting.completed" : "bot.failed";
+    const flag = hook?.events?.[type];
+    const enabled = flag === undefined ? type === "meeting.completed" : Boolean(flag);
+    if (!hook?.url || !enabled) return { url: undefined, secret: undefined, body: undefined };
+    const payload = envelopeCurrent(m, this.o.target().userId, type, this.o.stamp());
+    return { url: hook.url, secret: hook.secret, body: JSON.stringify(payload) };
+  }
+
   private async deliver(
     url: string,
     body: string,
@@ -82,7 +100,7 @@ export class WebhookSender {
       const ts = String(Math.floor(this.o.clock.now() / 1000));
       headers["x-webhook-timestamp"] = ts;
       headers["x-webhook-signature"] = signWebhook(plan.badSignature ? `${secret}-wrong` : secret, ts, body);
-      if (this.o.bearer) headers.authorization = `Bearer ${secret}`;
+      if (this.o.bearer || this.o.current) headers.authorization = `Bearer ${secret}`;
     }
     const at = this.o.clock.now();
     let status: number | "error";
