@@ -23,6 +23,7 @@ import { createKeyCache } from "./services/key-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./cache/live-cache.js";
 import type { UserRow } from "./services/users.js";
 import type { Sandbox } from "./sandbox/index.js";
+import { type CapabilityCheck, createCapabilityCheck } from "./upstream/capabilities.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
 import { createUserNotifier } from "./webhooks/notify.js";
 
@@ -37,6 +38,8 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 export interface Deps extends AppDeps {
   db: Db;
   client: WholesalerClient;
+  /** What the wholesaler key may do (current Vexa's scopes), asked at start-up in the background. */
+  capabilities: CapabilityCheck;
   queue: JobQueue;
   /** Shared cache, rate limits and locks across instances; absent without REDIS_URL. */
   redis?: Redis;
@@ -110,6 +113,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     onCall: metrics.upstreamCall,
   });
   client.onBreakerStateChange((to) => metrics.breakerTransition(to));
+  // Never blocks start-up: a key that cannot read transcripts is reported by /ready and the log.
+  const capabilities = createCapabilityCheck({ client, log: logger });
+  capabilities.start();
   const liveCache = countLiveCache(
     opts.liveCache ??
       (redis
@@ -157,6 +163,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const ready = createReadiness({
     db,
     wholesaler: client,
+    capabilities,
     queue,
     queueRunning: () => queueRunning,
     shuttingDown: () => shuttingDown,
@@ -189,6 +196,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     },
     db,
     client,
+    capabilities,
     queue,
     ...(sandbox ? { sandbox } : {}),
     ...(redis ? { redis } : {}),
@@ -204,6 +212,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       queueRunning = false;
       await queue.stop({ graceful: true, timeoutMs: o.timeoutMs ?? config.shutdownTimeoutMs });
       await notifier.close();
+      capabilities.close();
       await client.close();
       await sandbox?.close();
       await revocations?.close();

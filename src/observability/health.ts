@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.js";
 import { pendingMigrations } from "../db/migrate.js";
 import type { BreakerState } from "../upstream/breaker.js";
+import type { WholesalerCapabilities } from "../upstream/capabilities.js";
 
 export type CheckStatus = "ok" | "degraded" | "fail";
 
@@ -10,7 +11,14 @@ export interface ReadyReport {
   checks: {
     database: { status: CheckStatus; latency_ms?: number };
     migrations: { status: CheckStatus; pending?: number };
-    wholesaler: { status: CheckStatus; breaker: BreakerState; auth_failing: boolean };
+    wholesaler: {
+      status: CheckStatus;
+      breaker: BreakerState;
+      auth_failing: boolean;
+      capabilities: WholesalerCapabilities;
+      /** Why it is degraded by what our key may do, e.g. it cannot read transcripts. */
+      reason?: string;
+    };
     queue: { status: CheckStatus; schema: string };
     process: { status: CheckStatus; shutting_down: boolean };
   };
@@ -19,6 +27,7 @@ export interface ReadyReport {
 export interface ReadinessSources {
   db: Db;
   wholesaler: { breakerState(): BreakerState; authFailing(): boolean };
+  capabilities: { current(): WholesalerCapabilities; problems(): string[] };
   queue: { schema: string; depth(name: string): Promise<number> };
   /** False before the queue has started and once shutdown has begun. */
   queueRunning(): boolean;
@@ -62,15 +71,18 @@ export function createReadiness(src: ReadinessSources): () => Promise<ReadyRepor
     ]);
     const breaker = src.wholesaler.breakerState();
     const authFailing = src.wholesaler.authFailing();
+    const keyProblems = src.capabilities.problems();
     const shuttingDown = src.shuttingDown();
     const checks: ReadyReport["checks"] = {
       database: dbOk ? { status: "ok", latency_ms: Date.now() - started } : { status: "fail" },
       migrations:
         pending === undefined ? { status: "fail" } : { status: pending === 0 ? "ok" : "fail", pending },
       wholesaler: {
-        status: breaker === "open" || authFailing ? "degraded" : "ok",
+        status: breaker === "open" || authFailing || keyProblems.length > 0 ? "degraded" : "ok",
         breaker,
         auth_failing: authFailing,
+        capabilities: src.capabilities.current(),
+        ...(keyProblems.length > 0 ? { reason: keyProblems.join("; ") } : {}),
       },
       queue: {
         status: queueOk !== undefined && src.queueRunning() ? "ok" : "fail",

@@ -2,10 +2,21 @@ import { type Clock, systemClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps, type DepsOptions } from "../../src/deps.js";
 import { type App, buildApp } from "../../src/http/app.js";
-import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
+import {
+  createSandbox,
+  type Sandbox,
+  type SandboxFlavor,
+  type SandboxOptions,
+} from "../../src/sandbox/index.js";
 import { createTestDb, type Leg } from "./db.js";
 
 export const ADMIN_TOKEN = "test-admin-token";
+
+/** Both wholesaler generations, for `describe.each(VEXA_FLAVORS)` over the end-to-end flows. */
+export const VEXA_FLAVORS: readonly SandboxFlavor[] = ["baseline", "current"];
+
+/** The suite's default wholesaler generation: `TEST_VEXA=current npm test` runs every suite against current Vexa. */
+export const DEFAULT_VEXA: SandboxFlavor = process.env.TEST_VEXA === "current" ? "current" : "baseline";
 
 export interface TestApp {
   leg: Leg;
@@ -14,6 +25,8 @@ export interface TestApp {
   deps: Deps;
   /** The simulated wholesaler, reached over real HTTP. */
   sandbox: Sandbox;
+  /** Which Vexa the sandbox imitates. */
+  vexa: SandboxFlavor;
   sandboxKey: string;
   sandboxUrl: string;
   /** Set when started with `listen: true`. */
@@ -43,12 +56,20 @@ let seq = 0;
 export async function startTestApp(
   leg: Leg,
   env: Record<string, string> = {},
-  opts: { clock?: Clock; sandbox?: Partial<SandboxOptions>; deps?: DepsOptions; listen?: boolean } = {},
+  opts: {
+    clock?: Clock;
+    /** The wholesaler's generation (default DEFAULT_VEXA); `sandbox.flavor` is the same thing. */
+    vexa?: SandboxFlavor;
+    sandbox?: Partial<SandboxOptions>;
+    deps?: DepsOptions;
+    listen?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const { db, url, queueSchema, drop } = await createTestDb(leg);
   const clock = opts.clock ?? systemClock;
   const sandboxKey = `sbx-${Math.random().toString(36).slice(2)}`;
-  const sandbox = createSandbox({ apiKey: sandboxKey, clock, ...opts.sandbox });
+  const vexa = opts.vexa ?? opts.sandbox?.flavor ?? DEFAULT_VEXA;
+  const sandbox = createSandbox({ apiKey: sandboxKey, clock, ...opts.sandbox, flavor: vexa });
   const sandboxUrl = await sandbox.listen(0, "127.0.0.1");
   const fullEnv: Record<string, string> = {
     ADMIN_API_TOKEN: ADMIN_TOKEN,
@@ -102,6 +123,7 @@ export async function startTestApp(
     admin,
     deps,
     sandbox,
+    vexa,
     sandboxKey,
     sandboxUrl,
     gatewayUrl,

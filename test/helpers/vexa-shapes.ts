@@ -24,3 +24,19 @@ export const SEGMENT_KEYS = [
   "absolute_start_time",
   "absolute_end_time",
 ];
+
+/** Current Vexa (core/ meeting-api `_meeting_response`): the completion fields are hoisted before `data`. */
+export const CURRENT_MEETING_KEYS = [
+  ...MEETING_KEYS.slice(0, MEETING_KEYS.indexOf("data")),
+  "completion_reason",
+  "failure_stage",
+  "data",
+  "created_at",
+  "updated_at",
+];
+
+/** Current Vexa's TranscriptionResponse: the baseline's keys with recordings, notes and data before segments. */
+export const CURRENT_TRANSCRIPT_KEYS = [
+  ...["id", "platform", "native_meeting_id", "constructed_meeting_url", "status", "start_time", "end_time"],
+  ...["recordings", "notes", "data", "segments"],
+];

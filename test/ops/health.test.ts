@@ -3,10 +3,14 @@ import { buildOpsApp } from "../../src/http/ops-app.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 
+// A baseline wholesaler has no GET /auth/me: its key is assumed to be allowed everything.
+const ASSUMED = { source: "assumed", scopes: null, manage_bots: true, read_transcripts: true };
+
 describe.each(await legs())("health and readiness on %s", (leg) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(leg);
+    t = await startTestApp(leg, {}, { vexa: "baseline" });
+    await t.deps.capabilities.settled();
   });
   afterAll(async () => t.close());
 
@@ -28,7 +32,7 @@ describe.each(await legs())("health and readiness on %s", (leg) => {
         checks: {
           database: { status: "ok", latency_ms: expect.any(Number) },
           migrations: { status: "ok", pending: 0 },
-          wholesaler: { status: "ok", breaker: "closed", auth_failing: false },
+          wholesaler: { status: "ok", breaker: "closed", auth_failing: false, capabilities: ASSUMED },
           queue: { status: "ok", schema: t.deps.queue.schema },
           process: { status: "ok", shutting_down: false },
         },
@@ -62,6 +66,7 @@ describe.each(await legs())("health and readiness on %s", (leg) => {
         status: "degraded",
         breaker: "open",
         auth_failing: false,
+        capabilities: ASSUMED,
       });
       const metrics = await t.call("GET", "/metrics");
       expect(metrics.raw).toContain('retailer_wholesaler_breaker_state{state="open"} 1');
@@ -113,5 +118,28 @@ describe.each(await legs())("health and readiness on %s", (leg) => {
     expect(res.status, res.raw).toBe(503);
     expect(res.body.checks.process).toEqual({ status: "fail", shutting_down: true });
     expect((await t.call("GET", "/health")).status).toBe(200);
+  });
+});
+
+describe("readiness reports what a current Vexa key may do", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const leg = (await legs()).at(-1) ?? "pglite";
+    t = await startTestApp(leg, {}, { vexa: "current", sandbox: { tweaks: { scopes: ["bot"] } } });
+    await t.deps.capabilities.settled();
+  });
+  afterAll(async () => t.close());
+
+  it("a key without the tx scope: degraded, with the reason, and the instance stays in rotation", async () => {
+    const res = await t.call("GET", "/ready");
+    expect(res.status, res.raw).toBe(200);
+    expect(res.body.status).toBe("degraded");
+    expect(res.body.checks.wholesaler).toEqual({
+      status: "degraded",
+      breaker: "closed",
+      auth_failing: false,
+      capabilities: { source: "auth_me", scopes: ["bot"], manage_bots: true, read_transcripts: false },
+      reason: "the wholesaler key cannot read transcripts (it lacks scope tx)",
+    });
   });
 });

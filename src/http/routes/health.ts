@@ -23,6 +23,19 @@ export const ReadySchema = Type.Object(
       wholesaler: Check({
         breaker: Type.Union([Type.Literal("closed"), Type.Literal("open"), Type.Literal("half_open")]),
         auth_failing: Type.Boolean(),
+        capabilities: Type.Object(
+          {
+            source: Type.Union([Type.Literal("auth_me"), Type.Literal("assumed"), Type.Literal("unknown")]),
+            scopes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+            manage_bots: Type.Union([Type.Boolean(), Type.Null()]),
+            read_transcripts: Type.Union([Type.Boolean(), Type.Null()]),
+          },
+          {
+            description:
+              "What the wholesaler key may do: its scopes from current Vexa's GET /auth/me, or assumed in full for a baseline wholesaler",
+          },
+        ),
+        reason: Type.Optional(Type.String()),
       }),
       queue: Check({ schema: Type.String() }),
       process: Check({ shutting_down: Type.Boolean() }),
@@ -35,7 +48,17 @@ export const ReadySchema = Type.Object(
         checks: {
           database: { status: "ok", latency_ms: 2 },
           migrations: { status: "ok", pending: 0 },
-          wholesaler: { status: "ok", breaker: "closed", auth_failing: false },
+          wholesaler: {
+            status: "ok",
+            breaker: "closed",
+            auth_failing: false,
+            capabilities: {
+              source: "auth_me",
+              scopes: ["bot", "tx"],
+              manage_bots: true,
+              read_transcripts: true,
+            },
+          },
           queue: { status: "ok", schema: "pgboss" },
           process: { status: "ok", shutting_down: false },
         },
