@@ -12,7 +12,7 @@ export interface ControlTarget {
   faults: Faults;
   calls(): Record<string, number>;
   resetCalls(): void;
-  webhooks(): { deliveries: unknown[]; dropped: number };
+  webhooks(): { deliveries: unknown[]; dropped: number; blocked: string[] };
   advance?: (ms: number) => void;
   endMeeting(platform: string, nativeId: string, status?: "completed" | "failed"): Promise<void>;
   addSegments(platform: string, nativeId: string, count: number, opts?: BulkOptions): void;

@@ -55,6 +55,8 @@ export interface SandboxOptions {
   webhookSecret?: string;
   /** Also send `Authorization: Bearer <secret>` with signed webhooks, default false. */
   webhookBearer?: boolean;
+  /** Current mode: refuse webhook targets on loopback, private and link-local addresses, as current Vexa does (default false, so tests can use a local receiver). */
+  blockPrivateWebhooks?: boolean;
   /** Baseline only (current mode always sends the webhook.v1 envelope). */
   webhookFormat?: "flat" | "envelope";
   /** Deterministic content and ids; default 1. */
@@ -119,6 +121,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     format: opts.webhookFormat ?? "flat",
     bearer: opts.webhookBearer ?? false,
     current: current !== undefined,
+    blockPrivate: opts.blockPrivateWebhooks ?? false,
     stamp: () => state.stamp(),
     log,
     target: () => {
@@ -205,7 +208,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     faults,
     calls: sandbox.calls,
     resetCalls: sandbox.resetCalls,
-    webhooks: () => ({ deliveries: webhookSender.deliveries, dropped: webhookSender.dropped }),
+    webhooks: () => ({
+      deliveries: webhookSender.deliveries,
+      dropped: webhookSender.dropped,
+      blocked: webhookSender.blocked,
+    }),
     ...(sandbox.advance ? { advance: sandbox.advance } : {}),
     endMeeting: sandbox.endMeeting,
     addSegments: sandbox.addSegments,

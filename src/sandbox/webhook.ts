@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { BlockList, isIP } from "node:net";
 import type { Clock } from "../clock.js";
 import type { Faults } from "./faults.js";
 import type { Micros } from "./format.js";
@@ -21,6 +22,8 @@ export interface WebhookOptions {
   format: "flat" | "envelope";
   /** Current Vexa: the meeting's own captured target, webhook.v1 envelopes, Bearer and signature always. */
   current: boolean;
+  /** Current mode: refuse loopback, private, link-local and internal-name targets, as current Vexa does. */
+  blockPrivate: boolean;
   /** Also send `Authorization: Bearer <secret>` (newer Vexa does; off by default). */
   bearer: boolean;
   target: () => { url: string | undefined; secret: string | undefined; userId: number };
@@ -39,6 +42,8 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 export class WebhookSender {
   readonly deliveries: WebhookDelivery[] = [];
   dropped = 0;
+  /** Current mode: targets refused by the SSRF guard (nothing was sent). */
+  readonly blocked: string[] = [];
   private readonly pending = new Set<Promise<void>>();
   private readonly timers = new Set<unknown>();
   private readonly abort = new AbortController();
@@ -49,6 +54,11 @@ export class WebhookSender {
   meetingEnded(m: Meeting): Promise<void> {
     const { url, secret, body } = this.o.current ? this.currentPayload(m) : this.baselinePayload(m);
     if (!url || body === undefined) return Promise.resolve();
+    if (this.o.current && this.o.blockPrivate && isBlockedTarget(url)) {
+      this.blocked.push(url);
+      this.o.log.warn({ url }, "sandbox webhook blocked: not a public address");
+      return Promise.resolve();
+    }
     const plan = this.o.faults.webhookPlan();
     if (plan.drop) {
       this.dropped++;
@@ -131,4 +141,36 @@ export class WebhookSender {
     this.timers.clear();
     this.abort.abort();
   }
+}
+
+/** webhooks/ssrf.py's blocklist, for literal addresses and names (the sandbox resolves nothing). */
+const BLOCKED = new BlockList();
+for (const [net, bits] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["224.0.0.0", 4],
+] as const)
+  BLOCKED.addSubnet(net, bits, "ipv4");
+for (const [net, bits] of [
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+] as const)
+  BLOCKED.addSubnet(net, bits, "ipv6");
+const BLOCKED_NAMES = new Set(
+  "localhost metadata.google.internal metadata.amazonaws.com metadata api-gateway admin-api meeting-api runtime-api transcription-collector redis postgres mcp".split(
+    " ",
+  ),
+);
+
+function isBlockedTarget(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const family = isIP(host);
+  if (family === 0) return BLOCKED_NAMES.has(host);
+  return BLOCKED.check(host, family === 4 ? "ipv4" : "ipv6");
 }

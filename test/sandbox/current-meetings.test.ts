@@ -166,4 +166,20 @@ describe("current Vexa: webhooks", () => {
     expect(rx.received.map((r) => JSON.parse(r.body).event_type)).toEqual(["bot.failed"]);
     expect(JSON.parse(rx.received[0]!.body).data).toHaveProperty("status_change");
   });
+
+  it("with blockPrivateWebhooks, a loopback or internal target gets nothing, as current Vexa's SSRF guard", async () => {
+    const rx = await startReceiver();
+    const h = await current({ webhookSecret: SECRET, blockPrivateWebhooks: true });
+    for (const [i, url] of [rx.url, "http://api-gateway:8056/hook", "http://[::1]:9/hook"].entries()) {
+      await h.api("PUT", "/user/webhook", { body: { webhook_url: url } });
+      const nativeId = `abc-defg-hi${i}`;
+      await h.bot(nativeId);
+      await h.sandbox.endMeeting("google_meet", nativeId);
+    }
+    await h.sandbox.idle();
+    expect(rx.received).toEqual([]);
+    const log = (await h.api("GET", "/_sandbox/webhooks")).body;
+    expect(log.deliveries).toEqual([]);
+    expect(log.blocked).toEqual([rx.url, "http://api-gateway:8056/hook", "http://[::1]:9/hook"]);
+  });
 });
