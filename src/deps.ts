@@ -3,6 +3,8 @@ import type { Redis } from "ioredis";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config.js";
+import { createOpsSampler } from "./console/sampler.js";
+import { createMemorySignInThrottle } from "./console/throttle.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import type { AppDeps } from "./http/deps.js";
@@ -93,6 +95,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   const ctx = { db, clock, keys };
   const secrets = [...config.webhookSecrets];
   const metrics = createMetrics();
+  const sampler = createOpsSampler(ctx, (err) => logger.warn({ err }, "ops sample failed"));
 
   let sandbox: Sandbox | undefined;
   let wholesaler = { url: config.wholesaler.url, key: config.wholesaler.apiKey ?? "" };
@@ -110,7 +113,10 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     // The wholesaler's clock offset is measured against the time our records use.
     wallClock: clock,
     logger,
-    onCall: metrics.upstreamCall,
+    onCall: (e) => {
+      metrics.upstreamCall(e);
+      sampler.upstreamCall(e);
+    },
   });
   client.onBreakerStateChange((to) => metrics.breakerTransition(to));
   // Never blocks start-up: a key that cannot read transcripts is reported by /ready and the log.
@@ -125,6 +131,10 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   );
   const queue = createJobQueue(db, { schema: opts.queueSchema ?? config.queueSchema, logger });
   await queue.start();
+  sampler.start({
+    breakerState: () => client.breakerState(),
+    queueDepth: async () => (await queue.depth(FINALIZE_QUEUE)) + (await queue.depth(NOTIFY_QUEUE)),
+  });
   let queueRunning = true;
   let shuttingDown = false;
   const notifier = createUserNotifier({
@@ -187,6 +197,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     metrics,
     botsCtx: { ...ctx, client, queue, log: logger, serviceLayerId: config.wholesaler.serviceLayerId },
     eventsCtx: { db, clock, queue, secrets },
+    console: { client, queue, lifecycle, throttle: createMemorySignInThrottle(clock) },
     transcriptsCtx: {
       ...ctx,
       client,
@@ -208,6 +219,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     },
     async close(o = {}) {
       shuttingDown = true;
+      await sampler.stop();
       await background?.stop();
       queueRunning = false;
       await queue.stop({ graceful: true, timeoutMs: o.timeoutMs ?? config.shutdownTimeoutMs });

@@ -12,6 +12,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from "fastify";
+import { registerConsole } from "../console/index.js";
 import { AppError, validationError } from "../errors.js";
 import { installCors } from "./cors.js";
 import { badInput, parseJsonBody } from "./input.js";
@@ -106,6 +107,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   registerAdminRoutes(app, deps);
   registerAdminUsageRoutes(app, deps);
   if (kind === "gateway") registerGatewayRoutes(app, deps);
+  if (kind === "admin" && deps.console) await registerConsole(app, deps, deps.console);
   return app;
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import type { ConsoleDeps } from "../console/deps.js";
 import type { BotsCtx } from "../services/bots.js";
 import type { Ctx } from "../services/context.js";
 import type { EventsCtx } from "../webhooks/receive.js";
@@ -17,4 +18,6 @@ export interface AppDeps {
   hooks?: ((app: App, kind: AppKind) => void)[];
   /** /health, /ready and /metrics; without it only /health is served. */
   ops?: OpsDeps;
+  /** The operator console at /console on the admin app; absent, the admin app serves the API only. */
+  console?: ConsoleDeps;
 }

@@ -1,0 +1,14 @@
+import type { JobQueue } from "../jobs/queue.js";
+import type { LifecycleDeps } from "../jobs/finalize-meeting.js";
+import type { WholesalerClient } from "../upstream/client.js";
+import type { SignInThrottle } from "./throttle.js";
+
+/** What the console needs beyond the admin API's own dependencies; built by the composition root. */
+export interface ConsoleDeps {
+  client: Pick<WholesalerClient, "breakerState" | "authFailing" | "getBotsStatus" | "listMeetings">;
+  queue: Pick<JobQueue, "send" | "depth" | "failedCount">;
+  /** The reconciler's own dependencies: "reconcile now" runs the same function the schedule runs. */
+  lifecycle: LifecycleDeps;
+  /** Failed sign-ins per address, shared with the admin API's throttle. */
+  throttle: SignInThrottle;
+}
