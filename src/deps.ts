@@ -133,7 +133,11 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   await queue.start();
   sampler.start({
     breakerState: () => client.breakerState(),
-    queueDepth: async () => (await queue.depth(FINALIZE_QUEUE)) + (await queue.depth(NOTIFY_QUEUE)),
+    queueDepth: async () =>
+      (await Promise.all([FINALIZE_QUEUE, START_QUEUE, NOTIFY_QUEUE].map((q) => queue.depth(q)))).reduce(
+        (a, b) => a + b,
+        0,
+      ),
   });
   let queueRunning = true;
   let shuttingDown = false;
@@ -197,7 +201,12 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     metrics,
     botsCtx: { ...ctx, client, queue, log: logger, serviceLayerId: config.wholesaler.serviceLayerId },
     eventsCtx: { db, clock, queue, secrets },
-    console: { client, queue, lifecycle, throttle: createMemorySignInThrottle(clock) },
+    console: {
+      client,
+      queue,
+      lifecycle: { ...lifecycle, log: logger, onOrphanStopped: metrics.orphanBotStopped },
+      throttle: createMemorySignInThrottle(clock),
+    },
     transcriptsCtx: {
       ...ctx,
       client,

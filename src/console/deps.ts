@@ -1,5 +1,5 @@
 import type { JobQueue } from "../jobs/queue.js";
-import type { LifecycleDeps } from "../jobs/finalize-meeting.js";
+import type { ReconcileDeps } from "../jobs/reconcile.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import type { SignInThrottle } from "./throttle.js";
 
@@ -8,7 +8,7 @@ export interface ConsoleDeps {
   client: Pick<WholesalerClient, "breakerState" | "authFailing" | "getBotsStatus" | "listMeetings">;
   queue: Pick<JobQueue, "send" | "depth" | "failedCount">;
   /** The reconciler's own dependencies: "reconcile now" runs the same function the schedule runs. */
-  lifecycle: LifecycleDeps;
+  lifecycle: ReconcileDeps;
   /** Failed sign-ins per address, shared with the admin API's throttle. */
   throttle: SignInThrottle;
 }

@@ -1,5 +1,8 @@
 import { isoNaive } from "../db/client.js";
+import { HELD_STATUSES, sqlList } from "../meetings/statuses.js";
 import type { Ctx } from "./context.js";
+
+const HELD = `(${sqlList(HELD_STATUSES)})`;
 
 export interface CustomerSummary {
   id: number;
@@ -24,7 +27,7 @@ export async function searchCustomers(
       `SELECT u.id, u.email, u.name, u.max_concurrent_bots, u.created_at,
               (SELECT count(*)::int FROM api_tokens t WHERE t.user_id = u.id) AS keys,
               (SELECT count(*)::int FROM user_meetings um
-                WHERE um.user_id = u.id AND um.status IN ('requested', 'active', 'stopping')) AS live_holds
+                WHERE um.user_id = u.id AND um.status IN ${HELD}) AS live_holds
          FROM users u ${where} ORDER BY u.id DESC OFFSET $2 LIMIT $3`,
       [pattern, q.skip, q.limit],
     ),

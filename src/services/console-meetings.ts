@@ -1,8 +1,9 @@
 import { isoNaive } from "../db/client.js";
 import { notFound } from "../errors.js";
+import { isLive, LIVE_STATUSES, sqlList } from "../meetings/statuses.js";
 import type { Ctx } from "./context.js";
 
-const LIVE = "('requested', 'active', 'stopping')";
+const LIVE = `(${sqlList(LIVE_STATUSES)})`;
 
 export interface Holder {
   user_id: number;
@@ -23,7 +24,7 @@ export interface ConsoleMeeting {
   start_time: string | null;
   end_time: string | null;
   created_at: string | null;
-  /** Where finalization stands: live, ended, stored, deleted (upstream copy removed). */
+  /** Where the lifecycle stands: queued, live, stopping, storing the transcript, finished (or why it failed). */
   stage: string;
   holders: Holder[];
 }
@@ -37,24 +38,31 @@ interface Row {
   start_time: string | null;
   end_time: string | null;
   created_at: string | null;
-  data: Record<string, unknown>;
+  transcript_cached: boolean;
+  upstream_deleted: boolean;
+  start_queued_at: string | null;
+  failure_reason: string | null;
   holders: Holder[] | null;
 }
 
 const SELECT = `
   SELECT m.id, m.platform, m.platform_specific_id, m.status, m.bot_container_id, m.start_time, m.end_time,
-         m.created_at, m.data,
+         m.created_at, m.transcript_cached, m.upstream_deleted, m.start_queued_at, m.failure_reason,
          (SELECT json_agg(json_build_object('user_id', um.user_id, 'email', u.email, 'status', um.status,
                  'attached_at', um.attached_at, 'detached_at', um.detached_at, 'end_time', um.end_time)
                  ORDER BY um.attached_at)
             FROM user_meetings um JOIN users u ON u.id = um.user_id WHERE um.meeting_id = m.id) AS holders
     FROM meetings m`;
 
-export function finalizationStage(status: string, data: Record<string, unknown>): string {
-  if (data.upstream_deleted) return "finished: wholesaler copy deleted";
-  if (data.transcript_cached) return "transcript stored; deleting wholesaler copy";
-  if (["requested", "active", "stopping"].includes(status))
-    return status === "stopping" ? "stopping" : "live";
+export function lifecycleStage(
+  r: Pick<Row, "status" | "transcript_cached" | "upstream_deleted" | "start_queued_at" | "failure_reason">,
+): string {
+  if (r.upstream_deleted)
+    return r.failure_reason ? `finished: ${r.failure_reason}` : "finished: wholesaler copy deleted";
+  if (r.transcript_cached) return "transcript stored; deleting wholesaler copy";
+  if (r.status === "requested" && r.start_queued_at) return "queued: waiting for the room to free";
+  if (r.status === "stopping") return "stopping";
+  if (isLive(r.status)) return "live";
   return "awaiting finalization";
 }
 
@@ -68,7 +76,7 @@ function toMeeting(r: Row): ConsoleMeeting {
     start_time: isoNaive(r.start_time),
     end_time: isoNaive(r.end_time),
     created_at: isoNaive(r.created_at),
-    stage: finalizationStage(r.status, r.data ?? {}),
+    stage: lifecycleStage(r),
     holders: (r.holders ?? []).map((h) => ({
       ...h,
       attached_at: isoNaive(h.attached_at),

@@ -1,6 +1,8 @@
+import { HELD_STATUSES, LIVE_STATUSES, sqlList } from "../meetings/statuses.js";
 import { type Ctx, naiveFromMs } from "./context.js";
 
-const LIVE = "('requested', 'active', 'stopping')";
+const LIVE = `(${sqlList(LIVE_STATUSES)})`;
+const HELD = `(${sqlList(HELD_STATUSES)})`;
 const FAILED = "('failed', 'rejected', 'blocked')";
 
 export interface LiveCounts {
@@ -15,7 +17,7 @@ export interface LiveCounts {
 export async function liveCounts(ctx: Ctx): Promise<LiveCounts> {
   const res = await ctx.db.query<LiveCounts>(
     `SELECT (SELECT count(*)::int FROM meetings WHERE status IN ${LIVE}) AS live_meetings,
-            (SELECT count(*)::int FROM user_meetings WHERE status IN ${LIVE}) AS live_holders,
+            (SELECT count(*)::int FROM user_meetings WHERE status IN ${HELD}) AS live_holders,
             (SELECT count(*)::int FROM meetings WHERE status IN ${LIVE} AND bot_container_id IS NOT NULL) AS upstream_bots`,
   );
   return res.rows[0] ?? { live_meetings: 0, live_holders: 0, upstream_bots: 0 };

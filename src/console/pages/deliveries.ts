@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../http/app.js";
-import { NOTIFY_QUEUE } from "../../jobs/finalize-meeting.js";
+import { enqueueNotify } from "../../meetings/queues.js";
 import { getDelivery, listDeliveries, OUTCOMES } from "../../services/console-deliveries.js";
 import { type ConsoleEnv, seeOther, sendPage } from "../env.js";
 import { fmt, html } from "../html.js";
@@ -92,12 +92,8 @@ ${pager("/console/deliveries", outcome ? { outcome } : {}, skip, PAGE, result.to
     },
     async (request, reply) => {
       const d = await getDelivery(ctx, request.params.id);
-      // The finalizer's own job and key: a delivery still being retried is not doubled.
-      const id = await env.console.queue.send(
-        NOTIFY_QUEUE,
-        { meetingId: d.meeting_id, userId: d.user_id },
-        { singletonKey: `notify:${d.meeting_id}:${d.user_id}` },
-      );
+      // The finalizer's own job, key and retry policy: a delivery still being retried is not doubled.
+      const id = await ctx.db.tx((tx) => enqueueNotify(env.console.queue, d.meeting_id, d.user_id, tx));
       return seeOther(reply, `/console/deliveries?sent=${id ? "queued" : "pending"}`);
     },
   );

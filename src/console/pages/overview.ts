@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../http/app.js";
-import { FINALIZE_QUEUE, NOTIFY_QUEUE } from "../../jobs/finalize-meeting.js";
+import { FINALIZE_QUEUE, NOTIFY_QUEUE, START_QUEUE } from "../../meetings/queues.js";
 import { failedDeliveriesSince, liveCounts, type OpsMinute, opsHistory } from "../../services/console-ops.js";
 import { liveMeetings } from "../../services/console-meetings.js";
 import { type ConsoleEnv, sendPage } from "../env.js";
@@ -9,7 +9,7 @@ import { page } from "../layout.js";
 import { card, chart } from "../widgets.js";
 
 const HOUR = 3600_000;
-const QUEUES = [FINALIZE_QUEUE, NOTIFY_QUEUE];
+const QUEUES = [FINALIZE_QUEUE, START_QUEUE, NOTIFY_QUEUE];
 const BREAKER = { closed: "closed", half_open: "half open", open: "open" } as Record<string, string>;
 
 /** The wholesaler's own count of running bots, asked at most every 5 s whatever the number of viewers. */
