@@ -203,6 +203,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     eventsCtx: { db, clock, queue, secrets },
     console: {
       client,
+      capabilities,
       queue,
       lifecycle: { ...lifecycle, log: logger, onOrphanStopped: metrics.orphanBotStopped },
       throttle: createMemorySignInThrottle(clock),

@@ -1,7 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../http/app.js";
 import { reconcileMeetings } from "../../jobs/reconcile.js";
-import { UpstreamError } from "../../upstream/errors.js";
 import { type ConsoleEnv, seeOther, sendPage } from "../env.js";
 import { type Html, html } from "../html.js";
 import { page } from "../layout.js";
@@ -17,27 +16,28 @@ function publicUrl(url: string): string {
   }
 }
 
-/** What our service key may do, found by asking: one read per capability, answered ok, refused or unreachable. */
-async function probe(env: ConsoleEnv): Promise<Html> {
-  const { client } = env.console;
-  const call = async (what: string, scope: string, fn: () => Promise<unknown>) => {
-    const started = performance.now();
-    try {
-      await fn();
-      return html`<tr><td>${what}</td><td>${scope}</td><td class="ok-text">allowed</td><td class="num">${Math.round(performance.now() - started)} ms</td></tr>`;
-    } catch (err) {
-      const refused = err instanceof UpstreamError && (err.authFailure === true || err.kind === "rejected");
-      return html`<tr><td>${what}</td><td>${scope}</td><td class="bad-text">${refused ? "refused" : "unreachable"}</td><td class="num">${Math.round(performance.now() - started)} ms</td></tr>`;
-    }
-  };
-  const opts = { timeoutMs: 1500, deadlineMs: 2000 };
-  const rows = await Promise.all([
-    call("Bots: start, stop, status", "bot", () => client.getBotsStatus(opts)),
-    call("Meetings and transcripts", "tx", () => client.listMeetings(opts)),
-  ]);
+const yesNo = (v: boolean | null) =>
+  v === null
+    ? "not known yet"
+    : v
+      ? html`<span class="ok-text">yes</span>`
+      : html`<span class="bad-text">no</span>`;
+
+/** What our service key may do: the start-up check's answer (GET /auth/me scopes, or assumed on a baseline Vexa). */
+function capabilityTable(env: ConsoleEnv): Html {
+  const c = env.console.capabilities.current();
+  const problems = env.console.capabilities.problems();
+  const source = {
+    auth_me: "the wholesaler's GET /auth/me",
+    assumed: "assumed: this wholesaler has no scopes (baseline Vexa)",
+    unknown: "no answer from the wholesaler yet",
+  }[c.source];
   return html`<table id="capabilities"><caption class="visually-hidden">Service key capabilities</caption>
-<thead><tr><th scope="col">Capability</th><th scope="col">Scope</th><th scope="col">Our key</th><th scope="col" class="num">Answered in</th></tr></thead>
-<tbody>${rows}</tbody></table>`;
+<thead><tr><th scope="col">Capability</th><th scope="col">Scope</th><th scope="col">Our key</th></tr></thead>
+<tbody><tr><td>Start, stop and list bots</td><td>bot</td><td>${yesNo(c.manage_bots)}</td></tr>
+<tr><td>Read meetings and transcripts</td><td>tx</td><td>${yesNo(c.read_transcripts)}</td></tr></tbody></table>
+<p class="hint">Scopes: ${c.scopes ? c.scopes.join(", ") || "none" : "—"}; source: ${source}.</p>
+${problems.map((p) => html`<p class="error" role="alert">${p}</p>`)}`;
 }
 
 /** Wholesaler: configuration without secrets, what our key can do, and the reconciler on demand. */
@@ -56,6 +56,7 @@ export function registerWholesalerPages(c: App, env: ConsoleEnv): void {
           restopped: Type.Optional(Type.Integer({ minimum: 0 })),
           adopted: Type.Optional(Type.Integer({ minimum: 0 })),
           abandoned: Type.Optional(Type.Integer({ minimum: 0 })),
+          orphansStopped: Type.Optional(Type.Integer({ minimum: 0 })),
         }),
         response: { 200: Type.String() },
       },
@@ -67,7 +68,7 @@ export function registerWholesalerPages(c: App, env: ConsoleEnv): void {
       const summary =
         q.checked === undefined
           ? undefined
-          : `Reconciled: ${q.checked} live meetings checked, ${q.finalizing ?? 0} sent to finalization, ${q.restopped ?? 0} stops re-sent, ${q.adopted ?? 0} adopted, ${q.abandoned ?? 0} abandoned claims released.`;
+          : `Reconciled: ${q.checked} live meetings checked, ${q.finalizing ?? 0} sent to finalization, ${q.restopped ?? 0} stops re-sent, ${q.adopted ?? 0} adopted, ${q.abandoned ?? 0} abandoned claims released, ${q.orphansStopped ?? 0} unheld bots stopped.`;
       return sendPage(
         reply,
         page(
@@ -88,27 +89,10 @@ export function registerWholesalerPages(c: App, env: ConsoleEnv): void {
   <dt>Our key accepted</dt><dd>${client.authFailing() ? html`<span class="bad-text">no: the wholesaler rejects it</span>` : "yes, as far as the last call showed"}</dd>
 </dl>
 <h2>Key capabilities</h2>
-<div hx-get="/console/wholesaler/capabilities" hx-trigger="load" hx-swap="outerHTML"><p>Asking the wholesaler… <a href="/console/wholesaler/capabilities">check now</a></p></div>
+${capabilityTable(env)}
 <h2>Reconcile</h2>
 <p>Compares every meeting we think is live with the wholesaler and finalizes the ones that ended; the same run the schedule makes every ${config.reconcileIntervalSeconds} s.</p>
 <form method="post" action="/console/wholesaler/reconcile">${csrfField(csrf)}<button type="submit">Reconcile now</button></form>`,
-        ),
-      );
-    },
-  );
-
-  c.get(
-    "/wholesaler/capabilities",
-    { schema: { hide: true, response: { 200: Type.String() } } },
-    async (request, reply) => {
-      const table = await probe(env);
-      if (request.headers["hx-request"]) return sendPage(reply, table);
-      return sendPage(
-        reply,
-        page(
-          { assets: env.assets, csrf: request.consoleSession?.csrf ?? "" },
-          { title: "Key capabilities", current: "wholesaler" },
-          table,
         ),
       );
     },
