@@ -54,7 +54,7 @@ export class CurrentState extends SandboxState {
     this.advanceTo(m, "requested", "joining", step);
     this.advanceTo(m, "joining", "awaiting_admission", step * 2);
     this.advanceTo(m, "awaiting_admission", "active", this.o.joinDelayMs);
-    this.schedule(m, this.o.maxMeetingMs, () => void this.end(m, "completed", "max_bot_time"));
+    this.schedule(m, this.o.maxMeetingMs, () => void this.end(m, "completed", "max_bot_time_exceeded"));
     return m;
   }
 
@@ -95,9 +95,10 @@ export class CurrentState extends SandboxState {
     };
   }
 
-  /** The bot's own exit; `reason` is the lifecycle completion_reason (a bot leaving on its own: left_alone). */
-  override async end(m: Meeting, status: "completed" | "failed", reason = "left_alone"): Promise<void> {
-    if (LIVE_STATUSES.has(m.status) && !m.data.completion_reason) m.data.completion_reason = reason;
+  /** The bot's own exit; `reason` is the lifecycle completion_reason (on its own: left_alone, or join_failure). */
+  override async end(m: Meeting, status: "completed" | "failed", reason?: string): Promise<void> {
+    if (LIVE_STATUSES.has(m.status) && !m.data.completion_reason)
+      m.data.completion_reason = reason ?? (status === "failed" ? "join_failure" : "left_alone");
     if (status === "failed" && !m.data.failure_stage)
       m.data.failure_stage = m.status === "stopping" ? "active" : m.status;
     await super.end(m, status);
