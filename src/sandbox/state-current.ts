@@ -37,14 +37,15 @@ export class CurrentState extends SandboxState {
       secret: this.webhookSecret,
       events: this.user.data.webhook_events as Record<string, unknown> | undefined,
     };
-    // Unknown body keys (service_layer_id among them) are not kept: only what request_bot reads.
+    // request_bot's meeting data (without its service-authority record); body keys such as
+    // service_layer_id, bot_name or language are not kept.
     m.data = Object.fromEntries(
       Object.entries({
-        bot_name: input.bot_name,
-        language: input.language,
-        task: input.task,
         constructed_meeting_url: constructedUrl(platform, nativeId),
+        transcribe_enabled: true,
+        recording_enabled: true,
         webhook_url: m.hook.url,
+        webhook_events: m.hook.url ? m.hook.events : undefined,
       }).filter(([, v]) => v !== null && v !== undefined),
     );
     m.botContainerId = `mtg-${m.id}-${hexId(8, this.o.seed, "container", m.id)}`;
