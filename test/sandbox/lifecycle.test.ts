@@ -46,37 +46,48 @@ describe("sandbox lifecycle", () => {
     }
   });
 
-  it("npm run sandbox: the CLI prints its URL and key, serves, and exits cleanly on SIGTERM", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/sandbox/cli.ts", "--port", "0", "--api-key", "cli-key"],
-      {
-        cwd: process.cwd(),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    try {
-      let out = "";
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20_000);
-        child.stdout.on("data", (chunk: Buffer) => {
-          out += chunk.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(out);
-          if (m?.[1]) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
+  it.each([
+    { flavor: "baseline", args: [] },
+    { flavor: "current", args: ["--vexa", "current", "--clock-skew-ms=-30000"] },
+  ])(
+    "npm run sandbox ($flavor): the CLI prints its URL and key, serves, and exits cleanly on SIGTERM",
+    async ({ flavor, args }) => {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "src/sandbox/cli.ts", "--port", "0", "--api-key", "cli-key", ...args],
+        {
+          cwd: process.cwd(),
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      try {
+        let out = "";
+        const url = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20_000);
+          child.stdout.on("data", (chunk: Buffer) => {
+            out += chunk.toString();
+            const m = /listening on (http:\/\/\S+)/.exec(out);
+            if (m?.[1]) {
+              clearTimeout(timer);
+              resolve(m[1]);
+            }
+          });
+          child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
         });
-        child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
-      });
-      expect(out).toContain("X-API-Key: cli-key");
-      const res = await fetch(`${url}/meetings`, { headers: { "x-api-key": "cli-key" } });
-      expect(await res.json()).toEqual({ meetings: [] });
-      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
-    } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
-  });
+        expect(out).toContain("X-API-Key: cli-key");
+        expect(out).toContain(`(${flavor} Vexa)`);
+        const res = await fetch(`${url}/meetings`, { headers: { "x-api-key": "cli-key" } });
+        expect(await res.json()).toEqual({ meetings: [] });
+        const me = await fetch(`${url}/auth/me`, { headers: { "x-api-key": "cli-key" } });
+        expect(me.status).toBe(flavor === "current" ? 200 : 404);
+        const skew = Date.parse(me.headers.get("date") ?? "") - Date.now();
+        expect(Math.abs(skew - (flavor === "current" ? -30_000 : 0))).toBeLessThan(3000);
+        const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+      } finally {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+    },
+  );
 });
