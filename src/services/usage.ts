@@ -20,6 +20,8 @@ export interface UsageReport {
   to: string;
   users: UsageRow[];
   total_bot_minutes: number;
+  /** Minutes our upstream bots ran in the period (what the wholesaler bills us; a shared bot counts once). */
+  wholesaler_bot_minutes: number;
 }
 
 export interface MyUsage extends UsageRow {
@@ -140,11 +142,19 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function usageReport(ctx: Ctx, period: Period): Promise<UsageReport> {
   const users = await usageRows(ctx, period);
   const total = users.reduce((sum, u) => sum + u.bot_minutes, 0);
+  const bots = await ctx.db.query<{ seconds: number | string | null }>(
+    `SELECT SUM(EXTRACT(EPOCH FROM (LEAST(COALESCE(end_time, $3::timestamp), $2::timestamp)
+                                   - GREATEST(start_time, $1::timestamp))))::float8 AS seconds
+       FROM meetings
+      WHERE start_time IS NOT NULL AND start_time < $2::timestamp AND COALESCE(end_time, $3::timestamp) > $1::timestamp`,
+    [naiveFromMs(period.fromMs), naiveFromMs(period.toMs), naiveFromMs(ctx.clock.now())],
+  );
   return {
     from: iso(period.fromMs),
     to: iso(period.toMs),
     users,
     total_bot_minutes: Math.round(total * 100) / 100,
+    wholesaler_bot_minutes: minutes(Number(bots.rows[0]?.seconds ?? 0)),
   };
 }
 

@@ -72,6 +72,8 @@ describe.each(await legs())("usage (bot-minutes) on %s", (leg) => {
       dee: null,
     });
     expect(res.body.total_bot_minutes).toBeGreaterThanOrEqual(110);
+    // Three upstream bots, at least 30 + 40 + 30 minutes (the shared one once); stopped ones count to their end.
+    expect(res.body.wholesaler_bot_minutes).toBeGreaterThanOrEqual(100);
   });
 
   it("clips spans to [from, to)", async () => {

@@ -43,12 +43,17 @@ export const UsageReportSchema = Type.Object({
   ...Period,
   users: Type.Array(UsageRowSchema, { description: "users with any bot time in the period, by id" }),
   total_bot_minutes: Type.Number({ examples: [93.5] }),
+  wholesaler_bot_minutes: Type.Number({
+    description:
+      "minutes our upstream bots ran in the period, each shared bot once: what the wholesaler bills us, to set against total_bot_minutes",
+    examples: [61.25],
+  }),
 });
 
 export const MyUsageSchema = Type.Object({ ...Period, ...UsageRowSchema.properties });
 
 const DESCRIPTION =
-  "Bot-minutes count from the moment a user attached to a bot (their POST /bots, or joining a shared bot) until they detached (their DELETE /bots) or the meeting ended, clipped to [from, to). A bot still held counts up to now.";
+  "Bot-minutes count from the moment a user's bot was in the meeting (their POST /bots once the bot joined, or joining a shared bot) until they let go of it (DELETE /bots, DELETE /meetings on a live meeting) or the meeting ended, clipped to [from, to). A bot still held counts up to now; minutes of a meeting record deleted later stay counted.";
 
 /** GET /admin/usage: every user's bot-minutes, for billing (admin port, and /admin on the gateway). */
 export function registerAdminUsageRoutes(app: App, deps: AppDeps): void {
