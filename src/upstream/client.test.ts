@@ -339,7 +339,7 @@ describe("wholesaler client: error mapping", () => {
     const e = await catchErr(
       client.requestBot({ platform: "google_meet", native_meeting_id: "abc-defg-hij" }),
     );
-    expect(e).toMatchObject({ kind: "conflict", status: 409, conflictMeetingId: 1234, route: "POST /bots" });
+    expect(e).toMatchObject({ kind: "conflict", status: 409, route: "POST /bots" });
     expect(String(e.detail)).toContain("already exists");
   });
 

@@ -14,16 +14,13 @@ const get = (status: number, detail: unknown) =>
   errorFromResponse({ route: "GET /meetings", method: "GET", status, detail });
 
 describe("errorFromResponse", () => {
-  it("maps 409 to conflict, keeping the text and the upstream meeting id", () => {
+  it("maps 409 to conflict, keeping the text", () => {
     const e = post(
       409,
       "An active or requested meeting already exists for this platform and meeting ID. Meeting ID: 42",
     );
-    expect(e).toMatchObject({ kind: "conflict", status: 409, conflictMeetingId: 42, retryable: false });
+    expect(e).toMatchObject({ kind: "conflict", status: 409, retryable: false });
     expect(e.detail).toContain("Meeting ID: 42");
-    expect(
-      post(409, "Meeting found but is not active (status: 'completed').").conflictMeetingId,
-    ).toBeUndefined();
   });
 
   it("maps the bot limit: baseline 403, newer 429 on POST /bots", () => {

@@ -5,7 +5,7 @@
  * - `unavailable`: the wholesaler cannot serve us right now (network error, timeout, 5xx, a 429 that is not a
  *   bot limit, circuit open, an invalid payload, or our own service key rejected: `authFailure`). Never the
  *   user's fault: callers answer 503 with Retry-After.
- * - `conflict`: 409; `conflictMeetingId` holds the upstream meeting id when the detail names one.
+ * - `conflict`: 409.
  * - `not_found`: 404.
  * - `limit`: the wholesaler account is out of bot capacity (baseline 403 "maximum concurrent bot limit",
  *   newer Vexa 429 on POST /bots).
@@ -36,7 +36,6 @@ export interface UpstreamErrorInit {
   authFailure?: boolean;
   scopeFailure?: boolean;
   breakerOpen?: boolean;
-  conflictMeetingId?: number;
   cause?: unknown;
 }
 
@@ -54,8 +53,6 @@ export class UpstreamError extends Error {
   readonly scopeFailure?: boolean;
   /** Failed fast by the circuit breaker; no network call was made. */
   readonly breakerOpen?: boolean;
-  /** For 409: the wholesaler's meeting id parsed from "... Meeting ID: <id>". */
-  readonly conflictMeetingId?: number;
 
   constructor(init: UpstreamErrorInit) {
     const message = init.message ?? defaultMessage(init);
@@ -68,7 +65,6 @@ export class UpstreamError extends Error {
     if (init.authFailure) this.authFailure = true;
     if (init.scopeFailure) this.scopeFailure = true;
     if (init.breakerOpen) this.breakerOpen = true;
-    if (init.conflictMeetingId !== undefined) this.conflictMeetingId = init.conflictMeetingId;
     this.retryable =
       init.retryable ??
       (init.kind === "unavailable" && !init.authFailure && !init.scopeFailure && !init.breakerOpen);
@@ -89,7 +85,6 @@ const LIMIT_RE = /maximum concurrent bot limit/i;
 /** Our service key was refused: "Invalid API token", "Missing API token (X-API-Key header)", "Invalid API Key", "Not authenticated". */
 const AUTH_RE =
   /\bapi[ _-]?(token|key)\b|\bnot authenticated\b|\bunauthori[sz]ed\b|\binvalid (token|credentials)\b/i;
-const MEETING_ID_RE = /Meeting ID:\s*(\d+)/;
 const SCOPE_RE = /insufficient scope/i;
 /** Starlette's answers for a path or method it has no route for (FastAPI keeps them as `detail`). */
 const NO_ROUTE: Record<number, string> = { 404: "Not Found", 405: "Method Not Allowed" };
@@ -155,14 +150,7 @@ export function errorFromResponse(r: ResponseFacts): UpstreamError {
       message: `upstream ${route} ${status}: the wholesaler rejected the service key`,
     });
   }
-  if (status === 409) {
-    const m = MEETING_ID_RE.exec(text);
-    return new UpstreamError({
-      kind: "conflict",
-      ...base,
-      ...(m?.[1] === undefined ? {} : { conflictMeetingId: Number(m[1]) }),
-    });
-  }
+  if (status === 409) return new UpstreamError({ kind: "conflict", ...base });
   if (NO_ROUTE[status] !== undefined && detail === NO_ROUTE[status]) {
     return new UpstreamError({
       kind: "unsupported",
