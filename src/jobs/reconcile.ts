@@ -1,9 +1,10 @@
 import { msFromTimestamp, naiveFromMs } from "../clock.js";
 import * as lifecycle from "../meetings/lifecycle.js";
 import { enqueueFinalize, FINALIZE_QUEUE, START_QUEUE_TIMEOUT_MS } from "../meetings/queues.js";
-import { HELD_STATUSES, isTerminal, LIVE_STATUSES, sqlList } from "../meetings/statuses.js";
-import { isOurs, UPSTREAM_RUNNING } from "../meetings/upstream-bot.js";
+import { HELD_STATUSES, LIVE_STATUSES, sqlList } from "../meetings/statuses.js";
+import { isOurs } from "../meetings/upstream-bot.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
+import { isLiveUpstreamStatus, toBaselineStatus } from "../upstream/statuses.js";
 import type { LifecycleDeps } from "./finalize-meeting.js";
 
 interface LocalMeeting {
@@ -78,7 +79,8 @@ export async function reconcileMeetings(
       continue;
     }
     const theirs = m.wholesaler_meeting_id === null ? undefined : byId.get(Number(m.wholesaler_meeting_id));
-    if (m.transcript_cached || !theirs || isTerminal(theirs.status)) {
+    // Ended, failed, errored, or a status we do not know to be live: pull what it has and close our record.
+    if (m.transcript_cached || !theirs || !isLiveUpstreamStatus(theirs.status)) {
       await ensureFinalizing(deps, m.id, theirs?.status);
       summary.finalizing++;
     } else if (m.status === "active" && !m.held) {
@@ -91,7 +93,7 @@ export async function reconcileMeetings(
     }
   }
   for (const u of upstream) {
-    if (u.status === "stopping" || !UPSTREAM_RUNNING.has(u.status)) continue;
+    if (toBaselineStatus(u.status) !== "active") continue;
     if (!isOurs(u, deps.serviceLayerId, false) || coveredLocally(u, local.rows)) continue;
     await stopOrphan(deps, u.platform, u.native_meeting_id ?? "", { wholesalerMeetingId: u.id }, summary);
   }
@@ -150,8 +152,7 @@ async function settleOrphanClaim(
     (u) =>
       u.platform === m.platform &&
       u.native_meeting_id === m.platform_specific_id &&
-      u.status !== "stopping" &&
-      UPSTREAM_RUNNING.has(u.status) &&
+      toBaselineStatus(u.status) === "active" &&
       isOurs(u, deps.serviceLayerId, true),
   );
   if (!live) {

@@ -2,7 +2,7 @@ import { type Clock, msFromTimestamp, naiveFromMs } from "../clock.js";
 import type { Db, Queryable } from "../db/client.js";
 import { AppError, conflict, forbidden } from "../errors.js";
 import { enqueueNotify, enqueueStart, type JobSender } from "./queues.js";
-import { HELD_STATUSES, isTerminal, LIVE_STATUSES, sqlList } from "./statuses.js";
+import { endedAs, HELD_STATUSES, LIVE_STATUSES, sqlList } from "./statuses.js";
 import { aggregateParticipants, type Segment, storeSegments } from "./transcript-store.js";
 import { onWholesalerTimeline } from "./window.js";
 
@@ -368,8 +368,7 @@ export async function storeFinal(
     const m = locked.rows[0];
     if (!m || m.transcript_cached) return;
     if (final) await storeSegments(tx, meetingId, final.segments, { replace: true, storedAt: ts });
-    const status = final && isTerminal(final.status) ? final.status : (m.upstream_status ?? "completed");
-    const finalStatus = isTerminal(status) ? status : "completed";
+    const finalStatus = endedAs(final?.status) ?? endedAs(m.upstream_status) ?? "completed";
     // Meeting times are ours; the wholesaler's end is converted from its clock.
     const upstreamEnd = final?.end_time ? msFromTimestamp(final.end_time) - m.clock_offset_ms : Number.NaN;
     const endTime = Number.isFinite(upstreamEnd) ? naiveFromMs(upstreamEnd) : (m.end_time ?? ts);

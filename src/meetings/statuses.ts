@@ -17,5 +17,11 @@ export const isLive = (status: string): boolean => LIVE.has(status);
 export const isHeld = (status: string): boolean => HELD.has(status);
 export const isTerminal = (status: string): boolean => TERMINAL.has(status);
 
+/** How a meeting ended, from the wholesaler's status (Vexa's `error` is a failure); null while it has not. */
+export function endedAs(upstreamStatus: string | null | undefined): "completed" | "failed" | null {
+  if (upstreamStatus === "completed") return "completed";
+  return upstreamStatus === "failed" || upstreamStatus === "error" ? "failed" : null;
+}
+
 /** SQL list literal of a status set, for statements that cannot take it as a parameter (partial indexes, CTEs). */
 export const sqlList = (statuses: readonly string[]): string => statuses.map((s) => `'${s}'`).join(", ");

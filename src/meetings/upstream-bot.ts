@@ -3,17 +3,8 @@ import type { Queryable } from "../db/client.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { UpstreamMeeting } from "../upstream/schemas.js";
+import { isLiveUpstreamStatus, toBaselineStatus } from "../upstream/statuses.js";
 import type { ClaimInput, StartedBot } from "./lifecycle.js";
-
-/** Upstream statuses of a bot that is still in its room (and costing us money). */
-export const UPSTREAM_RUNNING = new Set([
-  "requested",
-  "joining",
-  "awaiting_admission",
-  "needs_help",
-  "active",
-  "stopping",
-]);
 
 export interface UpstreamBotDeps {
   db: Queryable;
@@ -69,11 +60,11 @@ async function settleConflict(
   nativeId: string,
 ): Promise<StartedBot | "busy" | "taken"> {
   const inRoom = (await deps.client.listMeetings()).filter(
-    (m) => m.platform === platform && m.native_meeting_id === nativeId && UPSTREAM_RUNNING.has(m.status),
+    (m) => m.platform === platform && m.native_meeting_id === nativeId && isLiveUpstreamStatus(m.status),
   );
   let busy = inRoom.length === 0; // gone between its 409 and our look: try again shortly
   for (const m of inRoom) {
-    if (m.status === "stopping") {
+    if (toBaselineStatus(m.status) === "stopping") {
       busy = true;
       continue;
     }

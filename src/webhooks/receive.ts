@@ -4,7 +4,7 @@ import type { Db } from "../db/client.js";
 import { AppError, badRequest } from "../errors.js";
 import { recordUpstreamStatus } from "../meetings/lifecycle.js";
 import { enqueueFinalize, type JobSender } from "../meetings/queues.js";
-import { isTerminal, sqlList, HELD_STATUSES } from "../meetings/statuses.js";
+import { endedAs, HELD_STATUSES, sqlList } from "../meetings/statuses.js";
 import { verifyWholesalerWebhook } from "./verify.js";
 
 export interface EventsCtx {
@@ -67,7 +67,7 @@ export async function receiveWholesalerWebhook(
       [eventId, meetingId, JSON.stringify({ body, sha256: digest }), new Date(ctx.clock.now()).toISOString()],
     );
     if (recorded.rows.length === 0) return { status: "duplicate" as const };
-    if (meetingId === null || !isTerminal(status)) return { status: "ignored" as const };
+    if (meetingId === null || endedAs(status) === null) return { status: "ignored" as const };
     await recordUpstreamStatus(tx, meetingId, status);
     await enqueueFinalize(ctx.queue, meetingId, tx);
     return { status: "accepted" as const };
