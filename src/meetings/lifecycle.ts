@@ -61,20 +61,23 @@ export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput
       "SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE",
       [userId],
     );
-    const held = await tx.query<{ meeting_id: number; own: boolean }>(
-      `SELECT um.meeting_id, (m.platform = $2 AND m.platform_specific_id = $3) AS own
+    // Vexa's duplicate check also covers the user's own bot while it is stopping; only held ones use quota.
+    const mine = await tx.query<{ meeting_id: number; own: boolean; held: boolean }>(
+      `SELECT um.meeting_id, (m.platform = $2 AND m.platform_specific_id = $3) AS own,
+              (um.detached_at IS NULL AND um.status IN (${HELD})) AS held
          FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
-        WHERE um.user_id = $1 AND um.detached_at IS NULL AND um.status IN (${HELD})`,
+        WHERE um.user_id = $1 AND ((um.detached_at IS NULL AND um.status IN (${HELD}))
+                                   OR (um.status = 'stopping' AND m.status = 'stopping'))`,
       [userId, input.platform, input.native_meeting_id],
     );
-    const own = held.rows.find((r) => r.own);
+    const own = mine.rows.find((r) => r.own);
     if (own) {
       throw conflict(
         `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${own.meeting_id}`,
       );
     }
     const limit = user.rows[0]?.max_concurrent_bots ?? 1;
-    if (held.rows.length >= limit)
+    if (mine.rows.filter((r) => r.held).length >= limit)
       throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
 
     let meeting = await heldMeetingInRoom(tx, input);

@@ -71,6 +71,9 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
     // The queued start counts against the quota like any bot.
     const again = await t.call("POST", "/bots", { key: b.key, body });
     expect(again.status).toBe(409);
+    // As in Vexa, a user's own bot that is still stopping is a duplicate for that user.
+    const own = await t.call("POST", "/bots", { key: a.key, body });
+    expect(own.status, own.raw).toBe(409);
     clock.advance(2000); // the old bot leaves upstream
     await waitFor(async () => (await statusOf(t, b.key, native)) === "active", 20_000, "queued start");
     expect(await statusOf(t, c.key, native)).toBe("active");
