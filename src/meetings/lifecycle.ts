@@ -258,7 +258,8 @@ export async function release(
     );
     const last = others.rows.length === 0;
     const stopsBot = last && meeting.status === "active";
-    // The last holder's meeting is stopping like the bot; anyone else's own bot has simply left.
+    // The last holder's meeting is stopping like the bot, and everything the bot still hears is theirs (no upper
+    // bound); anyone else's own bot has simply left.
     await tx.query(
       `UPDATE user_meetings SET status = $3::text, detached_at = $4::timestamp, updated_at = $4::timestamp,
               window_to = $5::timestamp, end_time = CASE WHEN $3::text = 'completed' THEN $4::timestamp ELSE end_time END
@@ -268,7 +269,7 @@ export async function release(
         meetingId,
         stopsBot ? "stopping" : "completed",
         ts,
-        onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms),
+        stopsBot ? null : onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms),
       ],
     );
     await recordUsage(tx, "user_id = $2 AND meeting_id = $1", [meetingId, userId], ts);
