@@ -2,7 +2,7 @@
 # One image for every role: ROLE (or --role) picks api-gateway, admin-api, bot-manager or all (default).
 
 # --- build: full dependencies, compile TypeScript to dist/ ---
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY web ./web
 RUN npm run build
 
 # --- runtime: production dependencies only, non-root ---
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     DATA_DIR=/app/data

@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 120_000,
     pool: "forks",
+    globalSetup: ["test/helpers/global-setup.ts"],
     fileParallelism: false,
   },
 });

@@ -7,10 +7,10 @@
  * every segment stored once (equal to the wholesaler's final transcript), each wholesaler meeting deleted exactly
  * once and only after the local commit, every user notified.
  */
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { legs } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
+import { redisAnswers } from "../helpers/services.js";
 import {
   createWorld,
   http,
@@ -25,21 +25,7 @@ import {
 } from "./support.js";
 
 const hasPg = (await legs()).includes("pg");
-const redisUp = await (async () => {
-  const r = new Redis("redis://127.0.0.1:6379", {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await r.connect();
-    return (await r.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-})();
+const redisUp = await redisAnswers();
 if (!hasPg || !redisUp)
   console.warn("NOTICE: the load test needs PostgreSQL and Redis at 127.0.0.1; it is skipped.");
 

@@ -1,31 +1,12 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { createDb, type Db } from "../../src/db/client.js";
+import { PG_SERVER, pgAnswers } from "./services.js";
 
 export type Leg = "pglite" | "pg";
-export const PG_SERVER = process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+export { PG_SERVER };
 
-let pgAvailable: boolean | undefined;
-
-async function pgAnswers(): Promise<boolean> {
-  if (pgAvailable !== undefined) return pgAvailable;
-  const client = new pg.Client({ connectionString: PG_SERVER, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    pgAvailable = true;
-  } catch {
-    pgAvailable = false;
-    console.warn(
-      `NOTICE: no PostgreSQL answers at ${PG_SERVER}; the PostgreSQL leg of this file is skipped.`,
-    );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  return pgAvailable;
-}
-
-/** Both legs where a server answers: every HTTP test runs on embedded PGlite and on real PostgreSQL. */
+/** Both legs where a server answers (always, with REQUIRE_PG): every HTTP test runs on embedded PGlite and on real PostgreSQL. */
 export async function legs(): Promise<Leg[]> {
   return (await pgAnswers()) ? ["pglite", "pg"] : ["pglite"];
 }

@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createDb } from "../../src/db/client.js";
@@ -6,21 +5,7 @@ import { createDeps } from "../../src/deps.js";
 import { buildApp } from "../../src/http/app.js";
 import { startTestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function redisAnswers(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  try {
-    await r.connect();
-    return (await r.ping()) === "PONG";
-  } catch {
-    console.warn(`NOTICE: no Redis answers at ${REDIS_URL}; the shared-cache leg is skipped.`);
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
+import { REDIS_URL, redisAnswers } from "../helpers/services.js";
 
 describe("live transcripts shared through Redis across two instances", async () => {
   const ready = (await legs()).includes("pg") && (await redisAnswers());

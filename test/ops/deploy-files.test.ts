@@ -140,7 +140,9 @@ describe("Dockerfile", () => {
   const text = () => read("Dockerfile");
   it("builds in one stage and runs production dependencies only, as a non-root user, with a health check", () => {
     const t = text();
-    expect(t.match(/^FROM node:20-slim AS \w+/gm)?.length).toBe(2);
+    // The Node the project is pinned to (.nvmrc, the `node` dev dependency).
+    const node = read(".nvmrc").trim();
+    expect(t.match(new RegExp(`^FROM node:${node}-slim AS \\w+`, "gm"))?.length).toBe(2);
     expect(t).toMatch(/RUN npm ci\b(?!.*--omit=dev)/);
     expect(t).toMatch(/npm run build/);
     expect(t).toMatch(/npm ci --omit=dev/);

@@ -4,27 +4,8 @@ import { ManualClock } from "../../src/clock.js";
 import { bucketKey, createMemoryRateLimiter } from "../../src/http/rate-limit.js";
 import { createRedisRateLimiter } from "../../src/redis/rate-limit.js";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../helpers/app.js";
+import { REDIS_URL, redisAnswers } from "../helpers/services.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
-
-async function redisAnswers(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    console.warn(`NOTICE: no Redis answers at ${REDIS_URL}; the shared rate-limit tests are skipped.`);
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 const hasRedis = await redisAnswers();
 
 describe("memory token bucket", () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES } from "../../src/config.js";
 
@@ -11,9 +12,13 @@ describe("README stays true", () => {
     expect(CONFIG_VARIABLES.filter((v) => !rows.includes(v))).toEqual([]);
   });
 
-  it("links only to files that exist", () => {
+  it("links only to files that exist inside the repository", () => {
     const links = [...readme.matchAll(/\]\(((?!https?:)[^)#]+)\)/g)].map((m) => m[1] ?? "");
     expect(links.filter((l) => !existsSync(l))).toEqual([]);
+    const outside = (l: string) => relative(process.cwd(), resolve(l)).startsWith("..") || isAbsolute(l);
+    expect(links.filter(outside)).toEqual([]);
+    // Nor points a reader at a path outside it in prose.
+    expect(readme.match(/`\.\.\/[^`]*`/g) ?? []).toEqual([]);
   });
 
   it("names the two commands: one to run, one to test", () => {
