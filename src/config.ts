@@ -63,6 +63,7 @@ const EnvSchema = Type.Object({
     ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
     { default: "info" },
   ),
+  LOG_FORMAT: Type.Union([Type.Literal("json"), Type.Literal("pretty")], { default: "json" }),
 });
 
 const DEFAULTS: Record<string, string> = {
@@ -118,6 +119,8 @@ export interface Config {
   /** Browser origins allowed credentials (CORS); every other origin may still read the user API. */
   corsOrigins: string[];
   logLevel: string;
+  /** `json` lines for machines (default), `pretty` coloured lines for people (pino-pretty). */
+  logFormat: "json" | "pretty";
 }
 
 export class ConfigError extends Error {}
@@ -192,6 +195,7 @@ function toConfig(e: Env): Config {
       .map((s) => s.trim().replace(/\/$/, ""))
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   };
 }
 

@@ -73,8 +73,11 @@ const KEY_CACHE_TTL_MS = 1000;
 export async function createDeps(config: Config, opts: DepsOptions = {}): Promise<Deps> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silent;
+  // Start-up says what it is doing: the first start of the embedded database takes a while, silently otherwise.
+  if (!opts.db) logger.info(describeDatabase(config.database), "opening the database");
   const db = opts.db ?? (await createDb(config.database));
-  await migrate(db);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ applied }, "database migrations applied");
   // ioredis and the sandbox are loaded only when configured, to keep a plain server's memory small.
   const redis = config.redisUrl
     ? new (await import("ioredis")).Redis(config.redisUrl, {
@@ -130,6 +133,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     metrics.liveCache,
   );
   const queue = createJobQueue(db, { schema: opts.queueSchema ?? config.queueSchema, logger });
+  logger.info({ schema: queue.schema }, "starting the job queue");
   await queue.start();
   sampler.start({
     breakerState: () => client.breakerState(),
@@ -241,6 +245,15 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await redis?.quit().catch(() => undefined);
       await db.close();
     },
+  };
+}
+
+function describeDatabase(target: Config["database"]): object {
+  if (target.kind === "pg") return { database: "postgresql", host: new URL(target.url).host };
+  return {
+    database: "pglite",
+    dataDir: target.dataDir,
+    note: "embedded database; creating it on the first start takes about half a minute",
   };
 }
 

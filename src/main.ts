@@ -20,12 +20,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
-  const deps = await createDeps(config, { logger });
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   logger.info(
-    { role: config.role, database: config.database.kind, redis: Boolean(config.redisUrl) },
+    {
+      role: config.role,
+      node: process.version,
+      database: config.database.kind,
+      redis: Boolean(config.redisUrl),
+    },
     "retailer starting",
   );
+  const deps = await createDeps(config, { logger });
   const servers: Server[] = [];
   installShutdown(config, deps, servers, logger);
   const { role } = config;

@@ -18,10 +18,12 @@ import { installCors } from "./cors.js";
 import { badInput, parseJsonBody } from "./input.js";
 import type { AppDeps } from "./deps.js";
 import { closeConnectionsWhenDraining } from "./drain.js";
+import { documentRoute, openApiDocument } from "./openapi.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerGatewayRoutes } from "./routes/index.js";
 import { registerAdminUsageRoutes } from "./routes/usage.js";
+import { RequestLog } from "./request-log.js";
 import { ErrorBody } from "./schemas/common.js";
 import { MeetingSchema } from "./schemas/meetings.js";
 import { TokenSchema, UserSchema } from "./schemas/users.js";
@@ -48,6 +50,7 @@ declare module "fastify" {
 export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: FastifyBaseLogger } = {}) {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -84,7 +87,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   installCors(app, kind, deps.config.corsOrigins);
   for (const hook of deps.hooks ?? []) hook(app, kind);
 
-  await app.register(swagger, { openapi: openApiDocument(kind) });
+  await app.register(swagger, { openapi: openApiDocument(kind), transform: documentRoute });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -146,29 +149,4 @@ function installErrorHandling(app: App): void {
     return reply.code(500).send({ detail: "Internal Server Error" });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: "Not Found" }));
-}
-
-function openApiDocument(kind: AppKind) {
-  return {
-    openapi: "3.0.3",
-    info:
-      kind === "gateway"
-        ? {
-            title: "Vexa API Gateway",
-            version: "1.2.0",
-            description:
-              "Vexa-compatible meeting-bot API served by the Vexa Retailer. User routes take `X-API-Key`; `/admin/*` takes `X-Admin-API-Key`.",
-          }
-        : {
-            title: "Vexa Admin API",
-            version: "1.2.0",
-            description: "Users, API tokens, stats and usage (`X-Admin-API-Key`).",
-          },
-    components: {
-      securitySchemes: {
-        ApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-API-Key" },
-        AdminApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-Admin-API-Key" },
-      },
-    },
-  };
 }

@@ -5,6 +5,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { App } from "./app.js";
 import { closeConnectionsWhenDraining } from "./drain.js";
 import { httpMetricsHook } from "./metrics-hook.js";
+import { RequestLog } from "./request-log.js";
 import { type OpsDeps, registerHealthRoutes } from "./routes/health.js";
 
 /** The bot-manager role has no API; this serves its /health, /ready and /metrics for orchestrators and scrapers. */
@@ -14,6 +15,7 @@ export async function buildOpsApp(
 ): Promise<App> {
   const app: App = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    logController: new RequestLog(),
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     return503OnClosing: true,

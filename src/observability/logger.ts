@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { type DestinationStream, type Logger, pino } from "pino";
+import type PinoPretty from "pino-pretty";
 import { SECRET_VARIABLES } from "../config.js";
 
 const CENSOR = "<redacted>";
@@ -29,16 +31,36 @@ export const REDACT_PATHS = [
   ...SECRET_VARIABLES.map((v) => `*.${v}`),
 ];
 
+export type LogFormat = "json" | "pretty";
+
 /**
  * JSON lines on stdout (pino): Fastify's child loggers add `reqId` (also sent back as `x-request-id`) to every
- * line logged while serving a request; secrets are censored by path.
+ * line logged while serving a request; secrets are censored by path (before either format is written).
+ * `pretty` is for people at a terminal: one coloured line per entry with its fields below (pino-pretty).
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: LogFormat = "json",
+): Logger {
   const options = {
     level,
     base: { service: "vexa-retailer", pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const out = format === "pretty" ? prettyStream(destination) : destination;
+  return out ? pino(options, out) : pino(options);
+}
+
+function prettyStream(destination?: DestinationStream): DestinationStream {
+  // Loaded only in pretty mode: a production process writing JSON never pays for it.
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+  return pretty({
+    ...(destination ? { destination } : {}),
+    colorize: destination ? false : Boolean(process.stdout.isTTY),
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,service",
+    sync: true,
+  });
 }

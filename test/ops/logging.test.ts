@@ -33,16 +33,34 @@ describe("structured logs", () => {
     const id = res.headers["x-request-id"];
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const mine = lines.filter((l) => l.reqId === id);
-    expect(mine.map((l) => l.msg)).toEqual(["incoming request", "request completed"]);
-    expect(mine[1]).toMatchObject({ level: 30, service: "vexa-retailer", res: { statusCode: 403 } });
+    // One line per request, written when it is answered.
+    expect(mine.map((l) => l.msg)).toEqual(["request"]);
+    expect(mine[0]).toMatchObject({
+      level: 30,
+      service: "vexa-retailer",
+      method: "GET",
+      url: "/meetings",
+      route: "/meetings",
+      status: 403,
+    });
+    expect(mine[0]!.ms).toBeGreaterThanOrEqual(0);
     expect(mine[0]!.time).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 
+  it("writes nothing for health probes and metrics scrapes", async () => {
+    const before = lines.length;
+    for (const url of ["/health", "/ready", "/metrics"]) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBeLessThan(500);
+    }
+    expect(lines.slice(before)).toEqual([]);
+  });
+
   it("keeps a caller's well-formed x-request-id, and replaces a malformed one", async () => {
-    const given = await app.inject({ url: "/health", headers: { "x-request-id": "trace-abc.123" } });
+    const given = await app.inject({ url: "/", headers: { "x-request-id": "trace-abc.123" } });
     expect(given.headers["x-request-id"]).toBe("trace-abc.123");
     expect(lines.some((l) => l.reqId === "trace-abc.123")).toBe(true);
-    const bad = await app.inject({ url: "/health", headers: { "x-request-id": "<script>" } });
+    const bad = await app.inject({ url: "/", headers: { "x-request-id": "<script>" } });
     expect(bad.headers["x-request-id"]).not.toBe("<script>");
   });
 
@@ -62,5 +80,24 @@ describe("structured logs", () => {
     for (const secret of [key, "admin-secret-xyz", "abc-secret", "pw-secret"])
       expect(text).not.toContain(secret);
     expect(text).toContain("<redacted>");
+  });
+});
+
+describe("LOG_FORMAT=pretty", () => {
+  it("writes one readable line per entry, secrets still censored", () => {
+    let text = "";
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const logger = createLogger("info", stream, "pretty");
+    logger.info({ route: "/bots", apiKey: "secret-key-123" }, "request");
+    expect(text).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: request\n/);
+    expect(text).toContain('route: "/bots"');
+    expect(text).not.toContain("secret-key-123");
+    expect(text).toContain("<redacted>");
+    expect(() => JSON.parse(text.split("\n")[0] ?? "")).toThrow();
   });
 });

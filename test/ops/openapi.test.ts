@@ -1,14 +1,16 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/http/app.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 type Op = {
+  operationId?: string;
   summary?: string;
   tags?: string[];
   security?: Record<string, unknown>[];
   parameters?: unknown[];
   requestBody?: unknown;
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
 };
 
 // Operations that still lack an example anywhere (parameters, body or 2xx answer); their route owners should add
@@ -18,7 +20,10 @@ const KNOWN_WITHOUT_EXAMPLES: string[] = [];
 describe("OpenAPI document", () => {
   let t: TestApp;
   const routes: Record<string, string[]> = { gateway: [], admin: [] };
-  const docs: Record<string, { paths: Record<string, Record<string, Op>>; components: any }> = {};
+  const docs: Record<
+    string,
+    { info: { version: string }; paths: Record<string, Record<string, Op>>; components: any }
+  > = {};
   beforeAll(async () => {
     t = await startTestApp("pglite");
     for (const kind of ["gateway", "admin"] as const) {
@@ -93,6 +98,23 @@ describe("OpenAPI document", () => {
         }
       }
     }
+  });
+
+  it("names every operation (unique operationIds, Vexa's handler names) and describes every response", () => {
+    const version = JSON.parse(readFileSync("package.json", "utf8")).version;
+    for (const kind of ["gateway", "admin"]) {
+      expect(docs[kind]!.info.version).toBe(version);
+      const ids = operations(kind).map(({ op }) => op.operationId);
+      expect(ids.filter((id) => !/^[a-z][A-Za-z0-9]+$/.test(id ?? ""))).toEqual([]);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const { id, op } of operations(kind)) {
+        for (const [code, r] of Object.entries(op.responses ?? {}))
+          expect(r.description, `${kind} ${id} ${code}`).toMatch(/^(?!Default Response$)\w/);
+      }
+    }
+    const gateway = Object.fromEntries(operations("gateway").map(({ id, op }) => [id, op.operationId]));
+    expect(gateway["POST /bots"]).toBe("requestBot");
+    expect(gateway["GET /transcripts/{platform}/{native_meeting_id}"]).toBe("getTranscript");
   });
 
   it("shows examples (parameters, body or answer) on every operation but the known few", () => {
