@@ -59,6 +59,18 @@ const EnvSchema = Type.Object({
       description: "comma-separated origins (scheme://host[:port]) allowed to send credentials",
     }),
   ),
+  // The HTTP edge: slow or stuck clients and overload (src/http/server-limits.ts).
+  BODY_LIMIT_BYTES: Int(1024, 100 * 1024 * 1024),
+  HEADERS_TIMEOUT_MS: Int(100, 600000),
+  REQUEST_TIMEOUT_MS: Int(100, 3600000),
+  SOCKET_IDLE_TIMEOUT_MS: Int(0, 3600000),
+  MAX_CONNECTIONS: Int(0, 1000000),
+  BODY_DRAIN_MAX_BYTES: Int(0, 1024 * 1024 * 1024),
+  BODY_DRAIN_TIMEOUT_MS: Int(0, 600000),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Int(0, 600000),
+  OVERLOAD_MAX_HEAP_PERCENT: Int(0, 100),
+  OVERLOAD_MAX_RSS_MB: Int(0, 1024 * 1024),
+  OVERLOAD_RETRY_AFTER_SECONDS: Int(1, 3600),
   LOG_LEVEL: Type.Union(
     ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
     { default: "info" },
@@ -75,6 +87,17 @@ const DEFAULTS: Record<string, string> = {
   RATE_LIMIT_PER_SECOND: "20",
   RATE_LIMIT_BURST: "250",
   SHUTDOWN_TIMEOUT_MS: "10000",
+  BODY_LIMIT_BYTES: "1048576",
+  HEADERS_TIMEOUT_MS: "10000",
+  REQUEST_TIMEOUT_MS: "30000",
+  SOCKET_IDLE_TIMEOUT_MS: "60000",
+  MAX_CONNECTIONS: "1024",
+  BODY_DRAIN_MAX_BYTES: "8388608",
+  BODY_DRAIN_TIMEOUT_MS: "5000",
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: "0",
+  OVERLOAD_MAX_HEAP_PERCENT: "90",
+  OVERLOAD_MAX_RSS_MB: "0",
+  OVERLOAD_RETRY_AFTER_SECONDS: "5",
 };
 
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties);
@@ -118,9 +141,32 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Browser origins allowed credentials (CORS); every other origin may still read the user API. */
   corsOrigins: string[];
+  http: HttpLimits;
   logLevel: string;
   /** `json` lines for machines (default), `pretty` coloured lines for people (pino-pretty). */
   logFormat: "json" | "pretty";
+}
+
+/** Bounds on what one client, or all of them together, can hold of an HTTP server; 0 turns a bound off. */
+export interface HttpLimits {
+  bodyLimitBytes: number;
+  /** Time to receive a request's headers. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, headers and body: the bound on slow bodies. */
+  requestTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed. */
+  socketIdleTimeoutMs: number;
+  /** Per listening port; connections past it are closed on accept. */
+  maxConnections: number;
+  /** After answering before the body was read (413, 503), read and discard this much of it before closing. */
+  bodyDrain: { maxBytes: number; timeoutMs: number };
+  overload: {
+    maxEventLoopDelayMs: number;
+    /** Share of V8's heap limit. */
+    maxHeapPercent: number;
+    maxRssMb: number;
+    retryAfterSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -141,7 +187,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv(), 
     if (schema.type === "integer" && typeof given === "string" && !/^\s*[+-]?\d+\s*$/.test(given))
       converted[key] = given;
   }
-  const errors = [...Value.Errors(EnvSchema, converted)];
+  const errors: { path: string; message: string }[] = [...Value.Errors(EnvSchema, converted)];
+  if (errors.length === 0 && Number(converted.HEADERS_TIMEOUT_MS) > Number(converted.REQUEST_TIMEOUT_MS))
+    errors.push({ path: "/HEADERS_TIMEOUT_MS", message: "must not exceed REQUEST_TIMEOUT_MS" });
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.path.replace(/^\//, "") || "(config)";
@@ -194,6 +242,20 @@ function toConfig(e: Env): Config {
       .split(",")
       .map((s) => s.trim().replace(/\/$/, ""))
       .filter(Boolean),
+    http: {
+      bodyLimitBytes: Number(e.BODY_LIMIT_BYTES),
+      headersTimeoutMs: Number(e.HEADERS_TIMEOUT_MS),
+      requestTimeoutMs: Number(e.REQUEST_TIMEOUT_MS),
+      socketIdleTimeoutMs: Number(e.SOCKET_IDLE_TIMEOUT_MS),
+      maxConnections: Number(e.MAX_CONNECTIONS),
+      bodyDrain: { maxBytes: Number(e.BODY_DRAIN_MAX_BYTES), timeoutMs: Number(e.BODY_DRAIN_TIMEOUT_MS) },
+      overload: {
+        maxEventLoopDelayMs: Number(e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS),
+        maxHeapPercent: Number(e.OVERLOAD_MAX_HEAP_PERCENT),
+        maxRssMb: Number(e.OVERLOAD_MAX_RSS_MB),
+        retryAfterSeconds: Number(e.OVERLOAD_RETRY_AFTER_SECONDS),
+      },
+    },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   };

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "VALIDATION"
   | "RATE_LIMITED"
   | "UPSTREAM_UNAVAILABLE"
+  | "OVERLOADED"
   | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -19,6 +20,7 @@ const STATUS: Record<ErrorCode, number> = {
   VALIDATION: 422,
   RATE_LIMITED: 429,
   UPSTREAM_UNAVAILABLE: 503,
+  OVERLOADED: 503,
   INTERNAL: 500,
 };
 

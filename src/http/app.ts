@@ -16,6 +16,7 @@ import { registerConsole } from "../console/index.js";
 import { AppError, validationError } from "../errors.js";
 import { installCors } from "./cors.js";
 import { badInput, parseJsonBody } from "./input.js";
+import { installServerLimits, serverOptions } from "./server-limits.js";
 import type { AppDeps } from "./deps.js";
 import { closeConnectionsWhenDraining } from "./drain.js";
 import { documentRoute, openApiDocument } from "./openapi.js";
@@ -38,8 +39,6 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-const BODY_LIMIT = 1024 * 1024;
-
 declare module "fastify" {
   interface FastifyRequest {
     rawBody?: Buffer;
@@ -51,7 +50,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new RequestLog(),
-    bodyLimit: BODY_LIMIT,
+    ...serverOptions(deps.config.http),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
@@ -85,6 +84,7 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
     reply.header("x-request-id", request.id);
   });
   installCors(app, kind, deps.config.corsOrigins);
+  await installServerLimits(app, deps.config.http);
   for (const hook of deps.hooks ?? []) hook(app, kind);
 
   await app.register(swagger, { openapi: openApiDocument(kind), transform: documentRoute });
@@ -131,7 +131,7 @@ function installErrorHandling(app: App): void {
     if (err instanceof AppError) {
       if (err.opts.retryAfterSeconds !== undefined)
         reply.header("retry-after", String(err.opts.retryAfterSeconds));
-      if (err.status >= 500 && err.code !== "UPSTREAM_UNAVAILABLE")
+      if (err.status >= 500 && err.code !== "UPSTREAM_UNAVAILABLE" && err.code !== "OVERLOADED")
         request.log.error({ err }, "request failed");
       return reply.code(err.status).send({ detail: err.detail });
     }
