@@ -1,8 +1,8 @@
-// Bundles the console's script and styles (htmx, uPlot, our own) into dist/console-assets: no CDN at run time.
+// Bundles the console's scripts and styles (htmx, uPlot, our own) into dist/console-assets: no CDN at run time.
 import { build } from "esbuild";
 
 await build({
-  entryPoints: { console: "web/console.ts" },
+  entryPoints: { console: "web/console.ts", charts: "web/charts.ts" },
   bundle: true,
   minify: true,
   format: "iife",

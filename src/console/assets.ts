@@ -10,6 +10,8 @@ export const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".
 const TYPES: Record<string, string> = {
   "console.js": "text/javascript; charset=utf-8",
   "console.css": "text/css; charset=utf-8",
+  "charts.js": "text/javascript; charset=utf-8",
+  "charts.css": "text/css; charset=utf-8",
 };
 
 export interface Asset {

@@ -18,17 +18,30 @@ export interface Shell {
   csrf?: string;
 }
 
-function assetTags(assets: Map<string, Asset>): Html {
-  const css = assets.get("console.css");
-  const js = assets.get("console.js");
-  if (!css || !js)
+const tag = (assets: Map<string, Asset>, name: string): Html => {
+  const a = assets.get(name);
+  if (!a) return html``;
+  return name.endsWith(".css")
+    ? html`<link rel="stylesheet" href="/console/assets/${name}?v=${a.version}">`
+    : html`<script defer src="/console/assets/${name}?v=${a.version}"></script>`;
+};
+
+/** The page's styles and scripts; uPlot only where there are charts. */
+function assetTags(assets: Map<string, Asset>, charts: boolean): Html {
+  if (!assets.has("console.css") || !assets.has("console.js"))
     return html`<p class="notice" role="alert">Console assets are not built: run <code>npm run build</code>.</p>`;
-  return html`<link rel="stylesheet" href="/console/assets/console.css?v=${css.version}">
-<script defer src="/console/assets/console.js?v=${js.version}"></script>`;
+  const names = charts
+    ? ["console.css", "charts.css", "console.js", "charts.js"]
+    : ["console.css", "console.js"];
+  return html`${names.map((n) => tag(assets, n))}`;
 }
 
 /** The page shell: skip link, navigation (current page marked for screen readers), sign-out, main content. */
-export function page(shell: Shell, opts: { title: string; current?: PageId }, body: Html): Html {
+export function page(
+  shell: Shell,
+  opts: { title: string; current?: PageId; charts?: boolean },
+  body: Html,
+): Html {
   const nav = shell.csrf
     ? html`<nav aria-label="Console"><ul>${PAGES.map(
         ([id, label]) =>
@@ -48,7 +61,7 @@ export function page(shell: Shell, opts: { title: string; current?: PageId }, bo
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0}'>
 <title>${opts.title} · Vexa Retailer console</title>
-${assetTags(shell.assets)}
+${assetTags(shell.assets, opts.charts ?? false)}
 </head>
 <body${shell.csrf ? html` data-csrf="${shell.csrf}"` : ""}>
 <a class="skip" href="#main">Skip to content</a>

@@ -101,7 +101,12 @@ export async function listConsoleMeetings(
   const where = q.live ? `WHERE m.status IN ${LIVE}` : "";
   const [total, rows] = await Promise.all([
     ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM meetings m ${where}`),
-    ctx.db.query<Row>(`${SELECT} ${where} ORDER BY m.id DESC OFFSET $1 LIMIT $2`, [q.skip, q.limit]),
+    // The page's ids first: the holders subquery then runs for its rows only, not for every row skipped.
+    ctx.db.query<Row>(
+      `${SELECT} WHERE m.id IN (SELECT m.id FROM meetings m ${where} ORDER BY m.id DESC OFFSET $1 LIMIT $2)
+        ORDER BY m.id DESC`,
+      [q.skip, q.limit],
+    ),
   ]);
   return { total: total.rows[0]?.n ?? 0, items: rows.rows.map(toMeeting) };
 }

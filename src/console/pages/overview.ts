@@ -147,7 +147,7 @@ export function registerOverviewPages(c: App, env: ConsoleEnv): void {
       reply,
       page(
         { assets: env.assets, csrf: request.consoleSession?.csrf ?? "" },
-        { title: "Overview", current: "overview" },
+        { title: "Overview", current: "overview", charts: true },
         await liveSection(env, wholesalerBots),
       ),
     ),

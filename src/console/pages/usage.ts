@@ -5,9 +5,10 @@ import { resolvePeriod, type UsageReport, usageReport } from "../../services/usa
 import { type ConsoleEnv, sendPage } from "../env.js";
 import { fmt, html } from "../html.js";
 import { page } from "../layout.js";
-import { chart } from "../widgets.js";
+import { chart, pager } from "../widgets.js";
 
 const CHART_TOP = 20;
+const PAGE = 100;
 
 function csvCell(v: string | number): string {
   const s = String(v);
@@ -32,17 +33,28 @@ export function registerUsagePages(c: App, env: ConsoleEnv): void {
 
   c.get(
     "/usage",
-    { schema: { hide: true, querystring: UsageQuery, response: { 200: Type.String() } } },
+    {
+      schema: {
+        hide: true,
+        querystring: Type.Object({
+          ...UsageQuery.properties,
+          skip: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+        }),
+        response: { 200: Type.String() },
+      },
+    },
     async (request, reply) => {
       const report = await usageReport(ctx, resolvePeriod(ctx, request.query));
       const q = new URLSearchParams({ from: report.from, to: report.to }).toString();
-      const top = [...report.users].sort((a, b) => b.bot_minutes - a.bot_minutes).slice(0, CHART_TOP);
+      const skip = request.query.skip ?? 0;
+      const ranked = [...report.users].sort((a, b) => b.bot_minutes - a.bot_minutes || a.user_id - b.user_id);
+      const top = ranked.slice(0, CHART_TOP);
       const day = (iso: string) => iso.slice(0, 10);
       return sendPage(
         reply,
         page(
           { assets: env.assets, csrf: request.consoleSession?.csrf ?? "" },
-          { title: "Usage", current: "usage" },
+          { title: "Usage", current: "usage", charts: top.length > 0 },
           html`<form method="get" action="/console/usage" class="row">
   <div><label for="from">From (UTC, inclusive)</label><input id="from" name="from" type="date" value="${day(report.from)}"></div>
   <div><label for="to">To (UTC, exclusive)</label><input id="to" name="to" type="date" value="${day(report.to)}"></div>
@@ -65,12 +77,15 @@ ${
       )
     : ""
 }
-<table><caption class="visually-hidden">Bot-minutes per customer</caption>
+<table><caption class="visually-hidden">Bot-minutes per customer, most first</caption>
 <thead><tr><th scope="col">Customer</th><th scope="col" class="num">Bot-minutes</th><th scope="col" class="num">Meetings</th></tr></thead>
-<tbody>${report.users.map(
-            (u) =>
-              html`<tr><td><a href="/console/customers/${u.user_id}">${u.email}</a></td><td class="num">${fmt.minutes(u.bot_minutes)}</td><td class="num">${u.meetings}</td></tr>`,
-          )}</tbody></table>`,
+<tbody>${ranked
+            .slice(skip, skip + PAGE)
+            .map(
+              (u) =>
+                html`<tr><td><a href="/console/customers/${u.user_id}">${u.email}</a></td><td class="num">${fmt.minutes(u.bot_minutes)}</td><td class="num">${u.meetings}</td></tr>`,
+            )}</tbody></table>
+${pager("/console/usage", { from: report.from, to: report.to }, skip, PAGE, ranked.length)}`,
         ),
       );
     },
