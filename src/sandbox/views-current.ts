@@ -24,12 +24,10 @@ export function constructedUrl(platform: string, nativeId: string): string | nul
   return URL_TEMPLATES[platform]?.(nativeId) ?? null;
 }
 
-/** What the owner sees of `data`: the webhook secret never leaves (projection.py SENSITIVE_OMIT_KEYS). */
-const ownerData = (m: Meeting) => ({ ...m.data });
-
 /** `_meeting_response` (POST /bots): the row with its hoisted completion fields. */
 export function meetingRowView(m: Meeting, userId: number) {
-  const data = ownerData(m);
+  // The owner's view: the webhook secret is kept apart in `m.hook`, never in `data` (SENSITIVE_OMIT_KEYS).
+  const data = { ...m.data };
   return {
     id: m.id,
     user_id: userId,
