@@ -2,6 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Db } from "./client.js";
+import { splitSql } from "./sql-script.js";
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "migrations");
 // Any fixed number: two processes starting together serialise on it instead of racing.
@@ -21,7 +22,7 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
     );
     for (const file of files) {
       if (done.has(file)) continue;
-      for (const statement of splitStatements(await readFile(join(dir, file), "utf8"))) {
+      for (const statement of splitSql(await readFile(join(dir, file), "utf8"))) {
         await tx.query(statement);
       }
       await tx.query("INSERT INTO schema_migrations (name) VALUES ($1)", [file]);
@@ -37,12 +38,4 @@ export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<n
     .query<{ n: number }>("SELECT count(*)::int AS n FROM schema_migrations")
     .catch(() => ({ rows: [{ n: 0 }] }));
   return files.length - (res.rows[0]?.n ?? 0);
-}
-
-// Our migrations hold no functions or quoted semicolons, so splitting on `;` at line ends is enough.
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, "").trim())
-    .filter(Boolean);
 }

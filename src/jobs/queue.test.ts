@@ -8,7 +8,8 @@ import PgBoss from "pg-boss";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Leg, legs, PG_SERVER } from "../../test/helpers/db.js";
 import { createDb, type Db, type DbTarget } from "../db/client.js";
-import { createJobQueue, type JobQueue, type JobQueueOptions, splitSql } from "./queue.js";
+import { splitSql } from "../db/sql-script.js";
+import { createJobQueue, type JobQueue, type JobQueueOptions } from "./queue.js";
 
 const LEGS = await legs();
 const CRASH_WORKER = fileURLToPath(new URL("../../test/jobs/crash-worker.ts", import.meta.url));
