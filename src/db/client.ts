@@ -17,9 +17,14 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** PGlite only: the data directory as an uncompressed tarball (the tests' template database). */
+  dumpDataDir?(): Promise<Blob>;
 }
 
-export type DbTarget = { kind: "pg"; url: string; poolSize?: number } | { kind: "pglite"; dataDir: string };
+export type DbTarget =
+  | { kind: "pg"; url: string; poolSize?: number }
+  /** `loadDataDir`: start from this dumped data directory (tests start from a migrated template). */
+  | { kind: "pglite"; dataDir: string; loadDataDir?: Blob };
 
 // Timestamps stay text: JS Dates lose Vexa's microseconds and would shift naive values by the local zone.
 const TIMESTAMP_OIDS = [1114, 1184];
@@ -27,7 +32,7 @@ const TIMESTAMP_OIDS = [1114, 1184];
 export async function createDb(target: DbTarget): Promise<Db> {
   return target.kind === "pg"
     ? createPgDb(target.url, target.poolSize ?? 10)
-    : createPgliteDb(target.dataDir);
+    : createPgliteDb(target.dataDir, target.loadDataDir);
 }
 
 async function createPgDb(url: string, poolSize: number): Promise<Db> {
@@ -62,11 +67,14 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
   };
 }
 
-async function createPgliteDb(dataDir: string): Promise<Db> {
+async function createPgliteDb(dataDir: string, loadDataDir?: Blob): Promise<Db> {
   const parsers = Object.fromEntries(TIMESTAMP_OIDS.map((oid) => [oid, (v: string) => v]));
   // Loaded only when used: a server on PostgreSQL never pays for the embedded database.
   const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create(dataDir === "memory://" ? undefined : dataDir, { parsers });
+  const db = await PGlite.create(dataDir === "memory://" ? undefined : dataDir, {
+    parsers,
+    ...(loadDataDir ? { loadDataDir } : {}),
+  });
   const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[]) => {
     const res = await q.query<T>(sql, params);
     return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
@@ -76,6 +84,7 @@ async function createPgliteDb(dataDir: string): Promise<Db> {
     query: (sql, params) => run(db, sql, params),
     tx: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) })),
     close: () => db.close(),
+    dumpDataDir: () => db.dumpDataDir("none"),
   };
 }
 

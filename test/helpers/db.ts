@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import pg from "pg";
+import { inject } from "vitest";
 import { createDb, type Db } from "../../src/db/client.js";
+import { buildPgliteTemplate, PGLITE_QUEUE_SCHEMA } from "./pglite-template.js";
 import { PG_SERVER, pgAnswers } from "./services.js";
 
 export type Leg = "pglite" | "pg";
@@ -36,12 +39,26 @@ export async function createPgSchemaUrl(): Promise<{
   };
 }
 
+let template: Promise<Blob> | undefined;
+
+/**
+ * The migrated template (read once per test worker); every PGlite test database starts as a copy of it. Made by
+ * the global setup; a config without it (the e2e suite) makes it here, once, through the same on-disk cache.
+ */
+function pgliteTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const file = inject("pgliteTemplate") ?? (await buildPgliteTemplate());
+    return new Blob([await readFile(file)]);
+  })();
+  return template;
+}
+
 export async function createTestDb(
   leg: Leg,
 ): Promise<{ db: Db; url?: string; queueSchema: string; drop: () => Promise<void> }> {
   if (leg === "pglite") {
-    const db = await createDb({ kind: "pglite", dataDir: "memory://" });
-    return { db, queueSchema: "pgboss", drop: async () => undefined };
+    const db = await createDb({ kind: "pglite", dataDir: "memory://", loadDataDir: await pgliteTemplate() });
+    return { db, queueSchema: PGLITE_QUEUE_SCHEMA, drop: async () => undefined };
   }
   const { url, schema, drop } = await createPgSchemaUrl();
   const db = await createDb({ kind: "pg", url, poolSize: 20 });
