@@ -88,7 +88,7 @@ const THROUGHPUT_CONNECTIONS = 16;
 const FINISHED_CONNECTIONS = 10;
 const POST_CONNECTIONS = 10;
 const POST_USERS = 40;
-const ADMIN_TOKEN = `bench-admin-${randomBytes(8).toString("hex")}`;
+const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString("hex")}`;
 const PG_SERVER =
   process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;

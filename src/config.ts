@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import ipaddr from "ipaddr.js";
 
 const Bool = Type.Union([Type.Literal("true"), Type.Literal("false")]);
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -36,10 +37,7 @@ const EnvSchema = Type.Object({
   QUEUE_SCHEMA: Type.String({ default: "pgboss", pattern: "^[A-Za-z_][A-Za-z0-9_]{0,49}$" }),
   REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
   ADMIN_API_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
-  VEXA_INFRA_API_URL: Type.String({
-    default: "https://gateway.dev.vexa.ai",
-    pattern: "^(sandbox|https?://.+)$",
-  }),
+  VEXA_INFRA_API_URL: Type.Optional(Type.String({ pattern: "^(sandbox|https?://.+)$" })),
   VEXA_INFRA_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SERVICE_LAYER_ID: Type.String({ default: "retailer-1", minLength: 1, maxLength: 100 }),
   WHOLESALER_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
@@ -52,6 +50,9 @@ const EnvSchema = Type.Object({
   UPSTREAM_TIMEOUT_MS: Int(100, 60000),
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
+  AUTH_FAILURES_PER_MINUTE: Type.Number({ minimum: 0, maximum: 1000000 }),
+  AUTH_FAILURE_BURST: Int(1, 1000000),
+  TRUSTED_PROXIES: Type.Optional(Type.String({ minLength: 1 })),
   SHUTDOWN_TIMEOUT_MS: Int(100, 600000),
   CORS_ORIGINS: Type.Optional(
     Type.String({
@@ -86,6 +87,8 @@ const DEFAULTS: Record<string, string> = {
   UPSTREAM_TIMEOUT_MS: "1500",
   RATE_LIMIT_PER_SECOND: "20",
   RATE_LIMIT_BURST: "250",
+  AUTH_FAILURES_PER_MINUTE: "10",
+  AUTH_FAILURE_BURST: "20",
   SHUTDOWN_TIMEOUT_MS: "10000",
   BODY_LIMIT_BYTES: "1048576",
   HEADERS_TIMEOUT_MS: "10000",
@@ -108,6 +111,13 @@ export const SECRET_VARIABLES = [
   "DB_PASSWORD",
 ];
 
+/** The wholesaler used when VEXA_INFRA_API_KEY is set and VEXA_INFRA_API_URL is not. */
+export const DEFAULT_WHOLESALER_URL = "https://gateway.dev.vexa.ai";
+/** Long enough that guessing it is hopeless even without the failed-authentication throttle. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+// Names @fastify/proxy-addr understands besides addresses and CIDR ranges.
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
 type Env = Static<typeof EnvSchema>;
 export type Role = Env["ROLE"];
 
@@ -120,15 +130,21 @@ export interface Config {
   adminPort: number;
   /** A bot-manager-only process serves /health, /ready and /metrics here. */
   botManagerPort: number;
-  database: { kind: "pg"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  /** `variable` names what the operator set, for start-up errors. */
+  database:
+    | { kind: "pg"; url: string; poolSize: number; variable: "DATABASE_URL" | "DB_HOST" }
+    | { kind: "pglite"; dataDir: string; variable: "DATA_DIR" };
   /** Postgres schema of the durable job queue (pg-boss). */
   queueSchema: string;
   redisUrl: string | undefined;
   adminApiToken: string | undefined;
   wholesaler: {
+    /** `sandbox` when the built-in simulator runs. */
     url: string;
     apiKey: string | undefined;
     isSandbox: boolean;
+    /** VEXA_INFRA_API_URL=sandbox asked for it (otherwise it runs because no wholesaler is configured). */
+    sandboxRequested: boolean;
     serviceLayerId: string;
     timeoutMs: number;
   };
@@ -138,6 +154,10 @@ export interface Config {
   reconcileIntervalSeconds: number;
   transcriptCacheTtlMs: number;
   rateLimit: { perSecond: number; burst: number };
+  /** Failed authentications allowed per client address (token bucket; perSecond 0 turns it off). */
+  authFailureLimit: { perSecond: number; burst: number };
+  /** Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`); false: the socket's peer is the client. */
+  trustProxy: string[] | false;
   shutdownTimeoutMs: number;
   /** Browser origins allowed credentials (CORS); every other origin may still read the user API. */
   corsOrigins: string[];
@@ -187,19 +207,71 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv(), 
     if (schema.type === "integer" && typeof given === "string" && !/^\s*[+-]?\d+\s*$/.test(given))
       converted[key] = given;
   }
-  const errors: { path: string; message: string }[] = [...Value.Errors(EnvSchema, converted)];
-  if (errors.length === 0 && Number(converted.HEADERS_TIMEOUT_MS) > Number(converted.REQUEST_TIMEOUT_MS))
-    errors.push({ path: "/HEADERS_TIMEOUT_MS", message: "must not exceed REQUEST_TIMEOUT_MS" });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => {
-      const name = e.path.replace(/^\//, "") || "(config)";
-      const shown = SECRET_VARIABLES.includes(name) ? "<redacted>" : JSON.stringify(raw[name]);
-      return `  ${name}=${shown}: ${e.message}`;
+  const problems = new Map<string, string>();
+  for (const e of Value.Errors(EnvSchema, converted)) {
+    const name = e.path.replace(/^\//, "") || "(config)";
+    if (!problems.has(name)) problems.set(name, explain(e.schema, e.message));
+  }
+  for (const [name, why] of crossChecks(converted as Env)) if (!problems.has(name)) problems.set(name, why);
+  if (problems.size > 0) {
+    const lines = [...problems].map(([name, why]) => {
+      const given = raw[name];
+      const shown =
+        given === undefined
+          ? "(unset)"
+          : SECRET_VARIABLES.includes(name)
+            ? "<redacted>"
+            : JSON.stringify(given);
+      return `  ${name}=${shown}: ${why}`;
     });
-    throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join("\n")}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return toConfig(converted as Env);
 }
+
+/** An enum's error lists its allowed values rather than TypeBox's "Expected union value". */
+function explain(schema: TSchema, message: string): string {
+  const options = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const);
+  if (options?.every((o) => typeof o === "string")) return `must be one of: ${options.join(", ")}`;
+  return message;
+}
+
+/** Rules that span variables or need more than a schema can say; each names the variable to fix. */
+function crossChecks(e: Env): [string, string][] {
+  const problems: [string, string][] = [];
+  if (Number(e.HEADERS_TIMEOUT_MS) > Number(e.REQUEST_TIMEOUT_MS))
+    problems.push(["HEADERS_TIMEOUT_MS", "must not exceed REQUEST_TIMEOUT_MS"]);
+  if (e.ADMIN_API_TOKEN !== undefined && e.ADMIN_API_TOKEN.length < MIN_ADMIN_TOKEN_LENGTH)
+    problems.push([
+      "ADMIN_API_TOKEN",
+      `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (generate one with: openssl rand -hex 32)`,
+    ]);
+  // A real wholesaler without its key must not quietly become the simulator: users would be sold simulated bots.
+  if (e.VEXA_INFRA_API_URL && e.VEXA_INFRA_API_URL !== "sandbox" && !e.VEXA_INFRA_API_KEY)
+    problems.push([
+      "VEXA_INFRA_API_KEY",
+      `is required when VEXA_INFRA_API_URL points at a wholesaler (${e.VEXA_INFRA_API_URL}); set VEXA_INFRA_API_URL=sandbox to run the simulator`,
+    ]);
+  const badProxies = parseList(e.TRUSTED_PROXIES).filter(
+    (p) => !PROXY_NAMES.includes(p) && !isAddressOrRange(p),
+  );
+  if (badProxies.length > 0)
+    problems.push([
+      "TRUSTED_PROXIES",
+      `not an address, CIDR range or one of ${PROXY_NAMES.join(", ")}: ${badProxies.join(", ")}`,
+    ]);
+  return problems;
+}
+
+function isAddressOrRange(s: string): boolean {
+  return s.includes("/") ? ipaddr.isValidCIDR(s) : ipaddr.isValid(s);
+}
+
+const parseList = (s: string | undefined) =>
+  (s ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function toConfig(e: Env): Config {
   const dbUrl =
@@ -207,7 +279,10 @@ function toConfig(e: Env): Config {
     (e.DB_HOST
       ? `postgresql://${encodeURIComponent(e.DB_USER)}:${encodeURIComponent(e.DB_PASSWORD)}@${e.DB_HOST}:${e.DB_PORT}/${encodeURIComponent(e.DB_NAME)}`
       : undefined);
-  const isSandbox = e.VEXA_INFRA_API_URL === "sandbox" || !e.VEXA_INFRA_API_KEY;
+  // No URL and no key: the simulator, so a first `npm start` works with no account (announced loudly at start).
+  const sandboxRequested = e.VEXA_INFRA_API_URL === "sandbox";
+  const isSandbox = sandboxRequested || !e.VEXA_INFRA_API_KEY;
+  const proxies = parseList(e.TRUSTED_PROXIES);
   return {
     role: e.ROLE,
     host: e.HOST,
@@ -215,28 +290,36 @@ function toConfig(e: Env): Config {
     adminPort: e.ADMIN_API_PORT,
     botManagerPort: e.BOT_MANAGER_PORT,
     database: dbUrl
-      ? { kind: "pg", url: dbUrl, poolSize: Number(e.DB_POOL_SIZE) }
-      : { kind: "pglite", dataDir: e.DATA_DIR },
+      ? {
+          kind: "pg",
+          url: dbUrl,
+          poolSize: Number(e.DB_POOL_SIZE),
+          variable: e.DATABASE_URL ? "DATABASE_URL" : "DB_HOST",
+        }
+      : { kind: "pglite", dataDir: e.DATA_DIR, variable: "DATA_DIR" },
     queueSchema: e.QUEUE_SCHEMA,
     chaosCrashAt: e.CHAOS_CRASH_AT,
     redisUrl: e.REDIS_URL,
     adminApiToken: e.ADMIN_API_TOKEN,
     wholesaler: {
-      url: e.VEXA_INFRA_API_URL,
+      url: isSandbox ? "sandbox" : (e.VEXA_INFRA_API_URL ?? DEFAULT_WHOLESALER_URL),
       apiKey: e.VEXA_INFRA_API_KEY,
       isSandbox,
+      sandboxRequested,
       serviceLayerId: e.SERVICE_LAYER_ID,
       timeoutMs: Number(e.UPSTREAM_TIMEOUT_MS),
     },
-    webhookSecrets: (e.WHOLESALER_WEBHOOK_SECRET ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    webhookSecrets: parseList(e.WHOLESALER_WEBHOOK_SECRET),
     publicUrl: e.RETAILER_PUBLIC_URL?.replace(/\/+$/, ""),
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS === "true",
     reconcileIntervalSeconds: Number(e.RECONCILE_INTERVAL_SECONDS),
     transcriptCacheTtlMs: Number(e.TRANSCRIPT_CACHE_TTL_MS),
     rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
+    authFailureLimit: {
+      perSecond: Number(e.AUTH_FAILURES_PER_MINUTE) / 60,
+      burst: Number(e.AUTH_FAILURE_BURST),
+    },
+    trustProxy: proxies.length > 0 ? proxies : false,
     shutdownTimeoutMs: Number(e.SHUTDOWN_TIMEOUT_MS),
     corsOrigins: (e.CORS_ORIGINS ?? "")
       .split(",")

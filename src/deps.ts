@@ -10,13 +10,19 @@ import { migrate } from "./db/migrate.js";
 import type { AppDeps } from "./http/deps.js";
 import { httpMetricsHook } from "./http/metrics-hook.js";
 import type { OpsDeps } from "./http/routes/health.js";
-import { createMemoryRateLimiter, rateLimitHook } from "./http/rate-limit.js";
+import {
+  authFailureHook,
+  type BucketLimits,
+  createMemoryRateLimiter,
+  rateLimitHook,
+} from "./http/rate-limit.js";
 import type { FinalizeStep } from "./jobs/finalize-meeting.js";
 import { FINALIZE_QUEUE, NOTIFY_QUEUE, START_QUEUE } from "./meetings/queues.js";
 import { createJobQueue, type JobQueue } from "./jobs/queue.js";
 import { startBackgroundWork } from "./jobs/runner.js";
 import { createReadiness } from "./observability/health.js";
 import { countLiveCache, createMetrics, type Metrics } from "./observability/metrics.js";
+import { createRedisHealth } from "./redis/health.js";
 import { createKeyRevocations } from "./redis/key-revocations.js";
 import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createRedisRateLimiter } from "./redis/rate-limit.js";
@@ -66,6 +72,9 @@ export interface DepsOptions {
   liveCache?: LiveCache;
 }
 
+// At start Redis gets this long to connect before the first requests fall back to in-process equivalents.
+const REDIS_CONNECT_WAIT_MS = 2000;
+
 // Verified keys are remembered this long; revocations reach every instance at once through Redis.
 const KEY_CACHE_TTL_MS = 1000;
 
@@ -86,6 +95,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       })
     : undefined;
   redis?.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
+  const redisHealth = redis ? createRedisHealth(redis, { log: logger }) : undefined;
+  if (redis) await connected(redis, REDIS_CONNECT_WAIT_MS);
   let revocations: ReturnType<typeof createKeyRevocations> | undefined;
   const keys = createKeyCache<UserRow>({
     ttlMs: KEY_CACHE_TTL_MS,
@@ -127,8 +138,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   capabilities.start();
   const liveCache = countLiveCache(
     opts.liveCache ??
-      (redis
-        ? createRedisLiveCache(redis, clock, config.transcriptCacheTtlMs, config.wholesaler.serviceLayerId)
+      (redis && redisHealth
+        ? createRedisLiveCache(
+            redis,
+            redisHealth,
+            clock,
+            config.transcriptCacheTtlMs,
+            config.wholesaler.serviceLayerId,
+          )
         : createMemoryLiveCache(clock, config.transcriptCacheTtlMs)),
     metrics.liveCache,
   );
@@ -186,16 +203,21 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     queueRunning: () => queueRunning,
     shuttingDown: () => shuttingDown,
     probeQueue: FINALIZE_QUEUE,
+    ...(redisHealth ? { redis: redisHealth } : {}),
     log: logger,
   });
   const hooks: NonNullable<AppDeps["hooks"]> = [httpMetricsHook(metrics)];
-  if (config.rateLimit.perSecond > 0) {
-    const local = createMemoryRateLimiter(config.rateLimit, clock);
-    const limiter = redis
-      ? createRedisRateLimiter(redis, config.rateLimit, { fallback: local, log: logger })
+  // Shared through Redis when configured; each falls back to its own in-process buckets while Redis is away.
+  const limiter = (limits: BucketLimits) => {
+    const local = createMemoryRateLimiter(limits, clock);
+    return redis && redisHealth
+      ? createRedisRateLimiter(redis, limits, { fallback: local, health: redisHealth })
       : local;
-    hooks.push(rateLimitHook(limiter, metrics.rateLimited));
-  }
+  };
+  if (config.authFailureLimit.perSecond > 0)
+    hooks.push(authFailureHook(limiter(config.authFailureLimit), metrics.rateLimited));
+  if (config.rateLimit.perSecond > 0)
+    hooks.push(rateLimitHook(limiter(config.rateLimit), metrics.rateLimited));
 
   return {
     config,
@@ -242,6 +264,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await client.close();
       await sandbox?.close();
       await revocations?.close();
+      redisHealth?.close();
       await redis?.quit().catch(() => undefined);
       await db.close();
     },
@@ -268,10 +291,23 @@ async function startInProcessSandbox(config: Config, clock: Clock, logger: Logge
   });
   const url = await sandbox.listen(0, "127.0.0.1");
   logger.warn(
-    { wholesaler: url, explicit: config.wholesaler.url === "sandbox" },
+    { wholesaler: url, explicit: config.wholesaler.sandboxRequested },
     "SANDBOX MODE: bots and transcripts come from the built-in simulated Vexa, not a real wholesaler (set VEXA_INFRA_API_URL and VEXA_INFRA_API_KEY to use one)",
   );
   return { sandbox, wholesaler: { url, key } };
+}
+
+function connected(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+  });
 }
 
 /** The chaos suite's crash: no cleanup, no flush, exactly like a machine dying at that step. */

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "UPSTREAM_UNAVAILABLE"
   | "OVERLOADED"
+  | "DATABASE_UNAVAILABLE"
   | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -21,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   UPSTREAM_UNAVAILABLE: 503,
   OVERLOADED: 503,
+  DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -43,6 +45,15 @@ export const forbidden = (detail: string) => new AppError("FORBIDDEN", detail);
 export const badRequest = (detail: string) => new AppError("BAD_REQUEST", detail);
 export const upstreamUnavailable = (detail: string, retryAfterSeconds = 5, cause?: unknown) =>
   new AppError("UPSTREAM_UNAVAILABLE", detail, { retryAfterSeconds, cause });
+/** The database cannot be reached or refuses writes: the client should retry, it did nothing wrong. */
+export const databaseUnavailable = (reason: "unreachable" | "read_only", cause?: unknown) =>
+  new AppError(
+    "DATABASE_UNAVAILABLE",
+    reason === "read_only"
+      ? "The service is temporarily read-only; please retry shortly."
+      : "The service's database is temporarily unavailable; please retry shortly.",
+    { retryAfterSeconds: 5, cause },
+  );
 
 /** A pydantic-v1 style validation item, as FastAPI prints it. */
 export interface ValidationItem {

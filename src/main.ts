@@ -1,12 +1,18 @@
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createDb, type Db } from "./db/client.js";
 import { createDeps, type Deps } from "./deps.js";
+import { AppError } from "./errors.js";
 import { buildApp } from "./http/app.js";
 import { buildOpsApp } from "./http/ops-app.js";
 import { createLogger } from "./observability/logger.js";
+import { databaseStartFailure, listenStartFailure, StartFailure } from "./start-failure.js";
 
 type Logger = ReturnType<typeof createLogger>;
 interface Server {
   close(): Promise<unknown>;
+}
+interface Listener extends Server {
+  listen(o: { port: number; host: string }): Promise<string>;
 }
 
 async function main(): Promise<void> {
@@ -30,13 +36,13 @@ async function main(): Promise<void> {
     },
     "retailer starting",
   );
-  const deps = await createDeps(config, { logger });
+  const deps = await startDeps(config, logger);
   const servers: Server[] = [];
   installShutdown(config, deps, servers, logger);
   const { role } = config;
   if (role === "all" || role === "api-gateway") {
     const app = await buildApp("gateway", deps, { logger });
-    await app.listen({ port: config.gatewayPort, host: config.host });
+    await listen(app, config.gatewayPort, config.host, "API_GATEWAY_PORT");
     servers.push(app);
     if (deps.sandbox) {
       const address = app.server.address();
@@ -57,16 +63,38 @@ async function main(): Promise<void> {
   }
   if (role === "all" || role === "admin-api") {
     const app = await buildApp("admin", deps, { logger });
-    await app.listen({ port: config.adminPort, host: config.host });
+    await listen(app, config.adminPort, config.host, "ADMIN_API_PORT");
     servers.push(app);
   }
   if (role === "bot-manager") {
     // No API here: background jobs only, plus probes and metrics for the orchestrator.
     const app = await buildOpsApp({ ops: deps.ops, metrics: deps.metrics }, { logger });
-    await app.listen({ port: config.botManagerPort, host: config.host });
+    await listen(app, config.botManagerPort, config.host, "BOT_MANAGER_PORT");
     servers.push(app);
   }
   logger.info({ role }, "retailer ready");
+}
+
+/** Opens and migrates the database; any trouble reaching or writing it is reported against its variable. */
+async function startDeps(config: Config, logger: Logger): Promise<Deps> {
+  let db: Db | undefined;
+  try {
+    db = await createDb(config.database);
+    await db.query("SELECT 1");
+    return await createDeps(config, { logger, db });
+  } catch (err) {
+    if (!db || (err instanceof AppError && err.code === "DATABASE_UNAVAILABLE"))
+      throw databaseStartFailure(config, err);
+    throw err;
+  }
+}
+
+async function listen(app: Listener, port: number, host: string, portVariable: string): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    throw listenStartFailure(err, port, portVariable);
+  }
 }
 
 /**
@@ -101,6 +129,13 @@ function installShutdown(config: Config, deps: Deps, servers: Server[], logger: 
 }
 
 main().catch((err) => {
-  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A configuration problem is one line naming what to fix; anything else is a bug, so its stack helps.
+  const text =
+    err instanceof StartFailure
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
+  process.stderr.write(`fatal: ${text}\n`);
   process.exit(1);
 });

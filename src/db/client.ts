@@ -1,5 +1,6 @@
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { databaseUnavailable } from "../errors.js";
 
 export type Row = Record<string, unknown>;
 export interface QueryResult<T> {
@@ -38,7 +39,13 @@ export async function createDb(target: DbTarget): Promise<Db> {
 async function createPgDb(url: string, poolSize: number): Promise<Db> {
   const typeOverrides = new pg.TypeOverrides();
   for (const oid of TIMESTAMP_OIDS) typeOverrides.setTypeParser(oid, (v: string) => v);
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: typeOverrides });
+  // A server that does not answer must fail requests within seconds (503), not hold them until the client gives up.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: typeOverrides,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   pool.on("error", () => {
     // An idle client dropping (server restart) must not crash the process; the next query reconnects.
   });
@@ -48,9 +55,9 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
   };
   return {
     kind: "pg",
-    query: (sql, params) => run(pool, sql, params),
+    query: <T>(sql: string, params?: unknown[]) => run<T>(pool, sql, params).catch(rethrow),
     async tx(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(rethrow);
       try {
         await client.query("BEGIN");
         const result = await fn({ query: (sql, params) => run(client, sql, params) });
@@ -58,7 +65,7 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
         return result;
       } catch (err) {
         await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
+        return rethrow(err);
       } finally {
         client.release();
       }
@@ -81,11 +88,48 @@ async function createPgliteDb(dataDir: string, loadDataDir?: Blob): Promise<Db> 
   };
   return {
     kind: "pglite",
-    query: (sql, params) => run(db, sql, params),
-    tx: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) })),
+    query: <T>(sql: string, params?: unknown[]) => run<T>(db, sql, params).catch(rethrow),
+    tx: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) })).catch(rethrow),
     close: () => db.close(),
     dumpDataDir: () => db.dumpDataDir("none"),
   };
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+// Socket errors, and pg's own messages when a connection drops or cannot be had in time.
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+const NETWORK_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/i;
+
+/**
+ * Trouble with the database itself (unreachable, shutting down, out of connections, read-only) becomes a 503 with
+ * Retry-After; every other error (constraint violations, bugs) passes through unchanged.
+ */
+export function dbFailureReason(err: unknown): "unreachable" | "read_only" | undefined {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  if (code === "25006") return "read_only"; // read_only_sql_transaction: a standby, or writes switched off
+  // Class 08 connection exceptions; 57P01-03 admin shutdown, crash shutdown, cannot connect now; 53300 too many connections.
+  if (code.startsWith("08") || /^57P0[1-3]$/.test(code) || code === "53300" || NETWORK_CODES.has(code))
+    return "unreachable";
+  if (e instanceof Error && NETWORK_MESSAGES.test(e.message)) return "unreachable";
+  if (err instanceof AggregateError) return err.errors.map(dbFailureReason).find(Boolean);
+  return undefined;
+}
+
+function rethrow(err: unknown): never {
+  const reason = dbFailureReason(err);
+  throw reason ? databaseUnavailable(reason, err) : err;
 }
 
 /** Postgres prints `2025-06-08 17:11:32.04`; Vexa (Python isoformat) prints `2025-06-08T17:11:32.040000`. */

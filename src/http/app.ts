@@ -51,6 +51,8 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new RequestLog(),
     ...serverOptions(deps.config.http),
+    // request.ip (the failed-authentication throttle's key) follows X-Forwarded-For only from these proxies.
+    trustProxy: deps.config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];

@@ -32,7 +32,10 @@ export function requireUser(ctx: Ctx, style: AuthStyle) {
     const token = Array.isArray(key) ? key[0] : key;
     if (!token) throw fail(STYLES[style].missing);
     const user = await verifyApiKey(ctx, token);
-    if (!user) throw fail(STYLES[style].invalid);
+    if (!user) {
+      await request.authFailed?.();
+      throw fail(STYLES[style].invalid);
+    }
     request.user = user;
   };
 }
@@ -52,8 +55,9 @@ export function requireAdmin(adminToken: string | undefined) {
     }
     const key = request.headers["x-admin-api-key"];
     const given = Array.isArray(key) ? key[0] : key;
-    if (!given || !secretsEqual(given, adminToken))
-      throw new AppError("FORBIDDEN", "Invalid or missing admin token.");
+    if (given && secretsEqual(given, adminToken)) return;
+    if (given) await request.authFailed?.();
+    throw new AppError("FORBIDDEN", "Invalid or missing admin token.");
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
-import type { FastifySchema } from "fastify";
+import ipaddr from "ipaddr.js";
+import type { FastifyRequest, FastifySchema } from "fastify";
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 import type { App } from "./app.js";
@@ -20,7 +21,8 @@ export interface TakeResult {
 
 /** A token bucket per key; the Redis one (src/redis/rate-limit.ts) shares buckets across instances. */
 export interface RateLimiter {
-  take(key: string): Promise<TakeResult>;
+  /** Takes `cost` tokens (default 1) when at least one is there; cost 0 only asks whether one is. */
+  take(key: string, cost?: number): Promise<TakeResult>;
 }
 
 interface Bucket {
@@ -42,15 +44,17 @@ export function createMemoryRateLimiter(limits: BucketLimits, clock: Clock, maxK
     }
   };
   return {
-    async take(key) {
+    async take(key, cost = 1) {
       const now = clock.now();
       const b = buckets.get(key);
       const tokens = b ? refill(b, now) : limits.burst;
       if (tokens >= 1) {
+        if (cost === 0) return { allowed: true, retryAfterSeconds: 0 };
         if (!b && buckets.size >= maxKeys) prune(now);
-        buckets.set(key, { tokens: tokens - 1, at: now });
+        buckets.set(key, { tokens: tokens - cost, at: now });
         return { allowed: true, retryAfterSeconds: 0 };
       }
+      if (cost === 0) return { allowed: false, retryAfterSeconds: retryAfter(tokens, limits.perSecond) };
       buckets.set(key, { tokens, at: now });
       return { allowed: false, retryAfterSeconds: retryAfter(tokens, limits.perSecond) };
     },
@@ -66,11 +70,46 @@ export function bucketKey(apiKey: string): string {
   return createHash("sha256").update(`rate-limit:${apiKey}`).digest("hex").slice(0, 32);
 }
 
-/** Routes documented with the user key scheme are limited; admin, health, metrics, docs and webhooks are not. */
-function usesApiKey(schema: FastifySchema | undefined): boolean {
+type Scheme = "ApiKeyAuth" | "AdminApiKeyAuth";
+const HEADER: Record<Scheme, string> = { ApiKeyAuth: "x-api-key", AdminApiKeyAuth: "x-admin-api-key" };
+
+/** The key scheme a route documents (user or admin), if any; health, metrics, docs and webhooks have none. */
+function schemeOf(schema: FastifySchema | undefined): Scheme | undefined {
   // safe because `security` is the OpenAPI field our route schemas carry for @fastify/swagger
   const security = (schema as { security?: Record<string, unknown>[] } | undefined)?.security;
-  return Array.isArray(security) && security.some((s) => "ApiKeyAuth" in s);
+  if (!Array.isArray(security)) return undefined;
+  return (Object.keys(HEADER) as Scheme[]).find((s) => security.some((entry) => s in entry));
+}
+
+/** Routes documented with the user key scheme are limited per key; admin routes are not. */
+const usesApiKey = (schema: FastifySchema | undefined) => schemeOf(schema) === "ApiKeyAuth";
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers[name];
+  return Array.isArray(header) ? header[0] : header;
+}
+
+const tooMany = (what: string, retryAfterSeconds: number) =>
+  new AppError("RATE_LIMITED", `${what} Retry after ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+
+/** One budget per IPv4 address, and per /64 for IPv6 (one subscriber commonly holds a whole /64). */
+export function clientBucket(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const addr = ipaddr.process(ip); // IPv4-mapped IPv6 becomes the IPv4 address
+  if (addr.kind() === "ipv4") return addr.toString();
+  return `${(addr as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(":")}::/64`;
+}
+
+/** Adds the 429 answer to the documented responses of the routes `applies` picks. */
+function document429(app: App, applies: (schema: FastifySchema | undefined) => boolean): void {
+  app.addHook("onRoute", (route) => {
+    if (!applies(route.schema)) return;
+    const response = (route.schema?.response ?? {}) as Record<string, unknown>;
+    route.schema = { ...route.schema, response: { ...response, 429: Type.Ref("ErrorBody") } };
+  });
 }
 
 /**
@@ -79,26 +118,47 @@ function usesApiKey(schema: FastifySchema | undefined): boolean {
  */
 export function rateLimitHook(limiter: RateLimiter, onLimited?: (app: string) => void) {
   return (app: App, kind: string): void => {
-    app.addHook("onRoute", (route) => {
-      if (!usesApiKey(route.schema)) return;
-      const response = (route.schema?.response ?? {}) as Record<string, unknown>;
-      route.schema = { ...route.schema, response: { ...response, 429: Type.Ref("ErrorBody") } };
-    });
+    document429(app, usesApiKey);
     app.addHook("onRequest", async (request) => {
       if (!usesApiKey(request.routeOptions.schema)) return;
-      const header = request.headers["x-api-key"];
-      const key = Array.isArray(header) ? header[0] : header;
+      const key = headerValue(request, "x-api-key");
       if (!key) return;
       const result = await limiter.take(bucketKey(key));
       if (result.allowed) return;
       onLimited?.(kind);
-      throw new AppError(
-        "RATE_LIMITED",
-        `Rate limit exceeded. Retry after ${result.retryAfterSeconds} seconds.`,
-        {
-          retryAfterSeconds: result.retryAfterSeconds,
-        },
-      );
+      throw tooMany("Rate limit exceeded.", result.retryAfterSeconds);
+    });
+  };
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by the failed-authentication throttle; auth.ts calls it when a presented key is wrong. */
+    authFailed?: () => Promise<void>;
+  }
+}
+
+/**
+ * Guessing keys is throttled per client address: every wrong user or admin key presented takes a token from the
+ * address's bucket, and while it is empty every request from there that presents a key gets 429 before the key is
+ * looked at (so a correct guess cannot be told apart either). Missing keys reveal nothing and are not counted.
+ */
+export function authFailureHook(limiter: RateLimiter, onLimited?: (app: string) => void) {
+  return (app: App, kind: string): void => {
+    document429(app, (schema) => schemeOf(schema) !== undefined);
+    app.addHook("onRequest", async (request) => {
+      const scheme = schemeOf(request.routeOptions.schema);
+      if (!scheme || !headerValue(request, HEADER[scheme])) return;
+      // request.ip honours X-Forwarded-For only from TRUSTED_PROXIES (Fastify's trustProxy).
+      const key = `auth:${clientBucket(request.ip)}`;
+      const result = await limiter.take(key, 0);
+      if (!result.allowed) {
+        onLimited?.(kind);
+        throw tooMany("Too many failed authentication attempts.", result.retryAfterSeconds);
+      }
+      request.authFailed = async () => {
+        await limiter.take(key, 1);
+      };
     });
   };
 }

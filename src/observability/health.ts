@@ -6,10 +6,10 @@ import type { WholesalerCapabilities } from "../upstream/capabilities.js";
 export type CheckStatus = "ok" | "degraded" | "fail";
 
 export interface ReadyReport {
-  /** ready: every check ok; degraded: serving, but the wholesaler is failing; unavailable: do not route here. */
+  /** ready: every check ok; degraded: serving, but the wholesaler or Redis is failing; unavailable: do not route here. */
   status: "ready" | "degraded" | "unavailable";
   checks: {
-    database: { status: CheckStatus; latency_ms?: number };
+    database: { status: CheckStatus; latency_ms?: number; read_only?: boolean };
     migrations: { status: CheckStatus; pending?: number };
     wholesaler: {
       status: CheckStatus;
@@ -21,6 +21,8 @@ export interface ReadyReport {
     };
     queue: { status: CheckStatus; schema: string };
     process: { status: CheckStatus; shutting_down: boolean };
+    /** Present when REDIS_URL is set; while it is away each instance uses in-process fallbacks. */
+    redis?: { status: CheckStatus };
   };
 }
 
@@ -34,14 +36,15 @@ export interface ReadinessSources {
   shuttingDown(): boolean;
   /** Any queue name: counting its jobs proves pg-boss's tables answer. */
   probeQueue: string;
+  redis?: { usable(): boolean };
   timeoutMs?: number;
   log?: { warn(o: object, msg?: string): void };
 }
 
 /**
- * Readiness says whether this instance should get traffic. A failing wholesaler only degrades it: every
- * instance shares the same wholesaler, so taking them all out of rotation would also stop the local reads
- * (stored transcripts, meetings, admin) that keep working during an outage.
+ * Readiness says whether this instance should get traffic. A failing wholesaler or Redis only degrades it: every
+ * instance shares the same ones, so taking them all out of rotation would also stop the local reads
+ * (stored transcripts, meetings, admin) that keep working during an outage, and Redis has local fallbacks.
  */
 export function createReadiness(src: ReadinessSources): () => Promise<ReadyReport> {
   const timeoutMs = src.timeoutMs ?? 2000;
@@ -65,16 +68,22 @@ export function createReadiness(src: ReadinessSources): () => Promise<ReadyRepor
   return async () => {
     const started = Date.now();
     const [dbOk, pending, queueOk] = await Promise.all([
-      guard("database", () => src.db.query("SELECT 1")),
+      // A standby or a database with writes switched off answers reads but would fail every write.
+      guard("database", () =>
+        src.db.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro"),
+      ),
       guard("migrations", () => pendingMigrations(src.db)),
       guard("queue", () => src.queue.depth(src.probeQueue)),
     ]);
+    const readOnly = dbOk?.rows[0]?.ro === "on";
     const breaker = src.wholesaler.breakerState();
     const authFailing = src.wholesaler.authFailing();
     const keyProblems = src.capabilities.problems();
     const shuttingDown = src.shuttingDown();
     const checks: ReadyReport["checks"] = {
-      database: dbOk ? { status: "ok", latency_ms: Date.now() - started } : { status: "fail" },
+      database: dbOk
+        ? { status: readOnly ? "fail" : "ok", latency_ms: Date.now() - started, read_only: readOnly }
+        : { status: "fail" },
       migrations:
         pending === undefined ? { status: "fail" } : { status: pending === 0 ? "ok" : "fail", pending },
       wholesaler: {
@@ -89,6 +98,7 @@ export function createReadiness(src: ReadinessSources): () => Promise<ReadyRepor
         schema: src.queue.schema,
       },
       process: { status: shuttingDown ? "fail" : "ok", shutting_down: shuttingDown },
+      ...(src.redis ? { redis: { status: src.redis.usable() ? "ok" : "degraded" } } : {}),
     };
     const all = Object.values(checks).map((c) => c.status);
     const status = all.includes("fail") ? "unavailable" : all.includes("degraded") ? "degraded" : "ready";

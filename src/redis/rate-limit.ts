@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type BucketLimits, type RateLimiter, retryAfter } from "../http/rate-limit.js";
+import type { RedisHealth } from "./health.js";
 
 /**
  * Token bucket in one atomic script, timed by the Redis server's clock so instances with skewed clocks agree.
+ * ARGV[3] is the cost; 0 only asks whether a token is there and changes nothing.
  * Returns {allowed (0|1), tokens left as a string (Redis truncates Lua numbers to integers)}.
  */
 const TAKE = `
@@ -11,13 +13,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(s[1])
 local at = tonumber(s[2])
 if tokens == nil or at == nil then tokens = burst; at = now end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
 local allowed = 0
-if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
+if tokens >= 1 then tokens = tokens - cost; allowed = 1 end
+if cost == 0 then return {allowed, tostring(tokens)} end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, tostring(tokens)}
@@ -27,8 +31,7 @@ const SHA = createHash("sha1").update(TAKE).digest("hex");
 export interface RedisRateLimiterOptions {
   /** Used while Redis is unreachable or slow: limits then hold per instance instead of failing requests. */
   fallback: RateLimiter;
-  timeoutMs?: number;
-  log?: { warn(o: object, msg?: string): void };
+  health: RedisHealth;
 }
 
 /** Buckets shared by every instance through Redis, so N gateways together allow one key's rate, not N times it. */
@@ -37,10 +40,8 @@ export function createRedisRateLimiter(
   limits: BucketLimits,
   opts: RedisRateLimiterOptions,
 ): RateLimiter {
-  const timeoutMs = opts.timeoutMs ?? 250;
-  let warnedAt = 0;
-  const run = async (key: string): Promise<[number, string]> => {
-    const args = [1, `retailer:rl:${key}`, limits.perSecond, limits.burst] as const;
+  const run = async (key: string, cost: number): Promise<[number, string]> => {
+    const args = [1, `retailer:rl:${key}`, limits.perSecond, limits.burst, cost] as const;
     try {
       return (await redis.evalsha(SHA, ...args)) as [number, string];
     } catch (err) {
@@ -49,30 +50,17 @@ export function createRedisRateLimiter(
     }
   };
   return {
-    async take(key) {
-      let timer: NodeJS.Timeout | undefined;
+    async take(key, cost = 1) {
+      let answer: [number, string];
       try {
-        const [allowed, tokens] = await Promise.race([
-          run(key),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-          }),
-        ]);
-        return allowed === 1
-          ? { allowed: true, retryAfterSeconds: 0 }
-          : { allowed: false, retryAfterSeconds: retryAfter(Number(tokens), limits.perSecond) };
-      } catch (err) {
-        if (Date.now() - warnedAt > 60_000) {
-          warnedAt = Date.now();
-          opts.log?.warn(
-            { err: err instanceof Error ? err.message : String(err) },
-            "redis rate limit unavailable; limiting per instance",
-          );
-        }
-        return opts.fallback.take(key);
-      } finally {
-        clearTimeout(timer);
+        answer = await opts.health.call(() => run(key, cost));
+      } catch {
+        return opts.fallback.take(key, cost);
       }
+      const [allowed, tokens] = answer;
+      return allowed === 1
+        ? { allowed: true, retryAfterSeconds: 0 }
+        : { allowed: false, retryAfterSeconds: retryAfter(Number(tokens), limits.perSecond) };
     },
   };
 }

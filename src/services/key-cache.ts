@@ -5,7 +5,10 @@
  */
 export interface KeyCache<V> {
   get(hash: string): V | undefined;
-  set(hash: string, value: V): void;
+  /** A marker to take before reading the database, handed back to `set`. */
+  version(): number;
+  /** Remembers a key read from the database, unless a key was revoked since `version` (the row may be gone). */
+  set(hash: string, value: V, version: number): void;
   /** Evicts locally and tells the other instances. */
   revoke(hash: string): void;
   /** Evicts locally only (a revocation heard from another instance). */
@@ -20,6 +23,7 @@ export function createKeyCache<V>(opts: {
 }): KeyCache<V> {
   const entries = new Map<string, { value: V; until: number }>();
   const max = opts.maxEntries ?? 10_000;
+  let revocations = 0;
   return {
     get(hash) {
       const e = entries.get(hash);
@@ -30,17 +34,21 @@ export function createKeyCache<V>(opts: {
       }
       return e.value;
     },
-    set(hash, value) {
-      if (opts.ttlMs <= 0) return;
+    version: () => revocations,
+    set(hash, value, version) {
+      // A lookup that started before a revocation may carry the revoked row: caching it would let it back in.
+      if (opts.ttlMs <= 0 || version !== revocations) return;
       // Oldest first: Maps iterate in insertion order.
       if (entries.size >= max) entries.delete(entries.keys().next().value as string);
       entries.set(hash, { value, until: opts.now() + opts.ttlMs });
     },
     revoke(hash) {
+      revocations++;
       entries.delete(hash);
       opts.broadcast?.(hash);
     },
     evict(hash) {
+      revocations++;
       entries.delete(hash);
     },
   };

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { validationError } from "../errors.js";
-import { isObviouslyPrivateHost } from "../webhooks/ssrf.js";
+import { isRefusedWebhookTarget } from "../webhooks/ssrf.js";
 import type { Ctx } from "./context.js";
 import { type UserRow, type UserView, userView } from "./users.js";
 
@@ -14,11 +14,11 @@ export async function setUserWebhook(
   allowPrivate: boolean,
 ): Promise<UserView & { webhook_secret?: string }> {
   const url = new URL(webhookUrl);
-  if (!allowPrivate && isObviouslyPrivateHost(url.hostname)) {
+  if (await isRefusedWebhookTarget(url, allowPrivate)) {
     throw validationError([
       {
         loc: ["body", "webhook_url"],
-        msg: "webhook_url must not point to a private or loopback address",
+        msg: "webhook_url must point to a public address (not private, loopback, reserved or this server)",
         type: "value_error.url.host",
       },
     ]);

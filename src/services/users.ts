@@ -185,12 +185,13 @@ export async function verifyApiKey(ctx: Ctx, token: string): Promise<UserRow | u
   const hash = hashToken(token);
   const known = ctx.keys?.get(hash);
   if (known) return known;
+  const version = ctx.keys?.version() ?? 0;
   const res = await ctx.db.query<UserRow>(
     `SELECT u.id, u.email, u.name, u.image_url, u.max_concurrent_bots, u.data, u.created_at
        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token = $1`,
     [hash],
   );
-  if (res.rows[0]) ctx.keys?.set(hash, res.rows[0]);
+  if (res.rows[0]) ctx.keys?.set(hash, res.rows[0], version);
   return res.rows[0];
 }
 

@@ -3,7 +3,7 @@ import { Agent, request } from "undici";
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/client.js";
 import { meetingView, USER_MEETING_SELECT, type UserMeetingRow } from "../services/meeting-views.js";
-import { isPrivateAddress, resolvePublicTarget } from "./ssrf.js";
+import { BlockedTargetError, isBlockedAddress, resolvePublicTarget } from "./ssrf.js";
 import { standardSignature, vexaSignature } from "./verify.js";
 
 export interface NotifierDeps {
@@ -29,9 +29,9 @@ export function createUserNotifier(deps: NotifierDeps) {
         dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
           if (err) return cb(err, "", 0);
           const list = addresses as LookupAddress[];
-          const allowed = deps.allowPrivate ? list : list.filter((a) => !isPrivateAddress(a.address));
+          const allowed = deps.allowPrivate ? list : list.filter((a) => !isBlockedAddress(a.address));
           const first = allowed[0];
-          if (!first) return cb(new Error(`refusing ${hostname}: private address`), "", 0);
+          if (!first) return cb(new Error(`refusing ${hostname}: not a public address`), "", 0);
           if ((options as { all?: boolean }).all)
             return (cb as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
           cb(null, first.address, first.family);
@@ -83,8 +83,11 @@ export function createUserNotifier(deps: NotifierDeps) {
     try {
       await resolvePublicTarget(new URL(url), deps.allowPrivate);
     } catch (err) {
-      await record({ ...base, outcome: "blocked", error: String(err) });
-      return;
+      if (err instanceof BlockedTargetError)
+        return record({ ...base, outcome: "blocked", error: err.message });
+      // A DNS failure says nothing about the target: retried with backoff like a refused connection.
+      await record({ ...base, outcome: "failed", error: err instanceof Error ? err.message : String(err) });
+      throw err;
     }
     const ts = String(Math.floor(deps.clock.now() / 1000));
     const secret = user.rows[0]?.secret ?? "";

@@ -1,118 +1,101 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import ipaddr from "ipaddr.js";
 
-// Loopback, private, link-local, CGNAT, multicast and reserved ranges: never a customer's public endpoint.
-const V4_BLOCKS: [number, number][] = [
-  [0x00000000, 8],
-  [0x0a000000, 8],
-  [0x64400000, 10],
-  [0x7f000000, 8],
-  [0xa9fe0000, 16],
-  [0xac100000, 12],
-  [0xc0000000, 24],
-  [0xc0a80000, 16],
-  [0xc6120000, 15],
-  [0xe0000000, 4],
-  [0xf0000000, 4],
-];
+// Only the global unicast block of IPv6 is assigned to the public internet.
+const V6_GLOBAL_UNICAST: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse("2000::"), 3];
+const OWN_ADDRESSES_TTL_MS = 10_000;
+const SET_TIME_DNS_TIMEOUT_MS = 2000;
 
-function v4ToInt(ip: string): number {
-  return ip.split(".").reduce((acc, part) => acc * 256 + Number(part), 0);
-}
-
-/** The eight 16-bit groups of an IPv6 address (with `::` and a dotted IPv4 tail expanded), or null. */
-function v6Groups(ip: string): number[] | null {
-  let text = ip;
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
-  if (tail) {
-    if (isIP(tail) !== 4) return null;
-    const n = v4ToInt(tail);
-    text = `${text.slice(0, -tail.length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const part = (h: string | undefined) => (h ? h.split(":").map((g) => Number.parseInt(g, 16)) : []);
-  const head = part(halves[0]);
-  const rest = part(halves[1]);
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 0) return null;
-  const groups = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...rest];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff)
-    ? groups
-    : null;
-}
-
-const v4Of = (hi: number, lo: number) => `${hi >>> 8}.${hi & 0xff}.${lo >>> 8}.${lo & 0xff}`;
-
-export function isPrivateAddress(ip: string): boolean {
-  const bare = ip
+const bare = (host: string) =>
+  host
     .replace(/^\[|\]$/g, "")
     .replace(/%.*$/, "")
     .toLowerCase();
-  const family = isIP(bare);
-  if (family === 4) {
-    const n = v4ToInt(bare);
-    return V4_BLOCKS.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
+
+/**
+ * An allow-list, not a block-list: true only for an address in no IANA special-purpose range (private, loopback,
+ * link-local, shared, documentation TEST-NETs, benchmarking, 6to4 relay, multicast, reserved, IPv4-mapped, NAT64,
+ * Teredo, …), judged by ipaddr.js's range tables.
+ */
+export function isPublicUnicast(ip: string): boolean {
+  const text = bare(ip);
+  if (isIP(text) === 0) return false;
+  const addr = ipaddr.parse(text);
+  if (addr.range() !== "unicast") return false;
+  return addr.kind() === "ipv4" || (addr as ipaddr.IPv6).match(V6_GLOBAL_UNICAST);
+}
+
+let own: { at: number; addresses: Set<string> } | undefined;
+
+/** This machine's interface addresses (a public one reaches our own services just as loopback does). */
+function ownAddresses(): Set<string> {
+  if (!own || Date.now() - own.at > OWN_ADDRESSES_TTL_MS) {
+    const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+    own = { at: Date.now(), addresses: new Set(all.map((a) => normalize(a.address))) };
   }
-  if (family !== 6) return false;
-  const g = v6Groups(bare);
-  if (!g) return true; // unparseable: refuse
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const zeroTo = (k: number) => g.slice(0, k).every((x) => x === 0);
-  // Every form that embeds an IPv4 address is judged by that address: mapped (::ffff:a.b.c.d, however it is
-  // spelled, e.g. ::ffff:7f00:1), translated (::ffff:0:a.b.c.d) and 6to4 (2002:AABB:CCDD::).
-  if (zeroTo(5) && g5 === 0xffff) return isPrivateAddress(v4Of(g6, g7));
-  if (zeroTo(4) && g4 === 0xffff && g5 === 0) return isPrivateAddress(v4Of(g6, g7));
-  if (g0 === 0x2002) return isPrivateAddress(v4Of(g1, g2));
-  return (
-    zeroTo(6) || // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
-    (g0 === 0x64 && g1 === 0xff9b) || // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
-    (g0 === 0x100 && g1 === 0 && g2 === 0 && g3 === 0) || // discard-only 100::/64
-    (g0 === 0x2001 && g1 === 0) || // Teredo 2001::/32 (tunnels to an IPv4 address)
-    (g0 === 0x2001 && g1 === 0xdb8) || // documentation
-    (g0 & 0xfe00) === 0xfc00 || // unique local fc00::/7
-    (g0 & 0xffc0) === 0xfe80 || // link-local fe80::/10
-    (g0 & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated)
-    (g0 & 0xff00) === 0xff00 // multicast
-  );
+  return own.addresses;
+}
+
+const normalize = (ip: string) => {
+  const text = bare(ip);
+  return isIP(text) ? ipaddr.parse(text).toNormalizedString() : text;
+};
+
+/** A webhook may not go here: not public unicast, or one of this host's own addresses (`own` stands in for tests). */
+export function isBlockedAddress(ip: string, own?: string[]): boolean {
+  const mine = own ? new Set(own.map(normalize)) : ownAddresses();
+  return !isPublicUnicast(ip) || mine.has(normalize(ip));
 }
 
 export class BlockedTargetError extends Error {}
 
-/** Hosts that are private by name or by literal address; no DNS (usable on every request). */
-export function isObviouslyPrivateHost(hostname: string): boolean {
-  const host = hostname
-    .replace(/^\[|\]$/g, "")
-    .toLowerCase()
-    .replace(/\.$/, "");
-  if (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    host.endsWith(".internal") ||
-    host.endsWith(".local")
-  )
-    return true;
-  return isIP(host) !== 0 && isPrivateAddress(host);
+/** Names that are internal whatever they resolve to. */
+function isInternalName(host: string): boolean {
+  const h = host.replace(/\.$/, "");
+  return h === "localhost" || [".localhost", ".internal", ".local"].some((s) => h.endsWith(s));
 }
 
-/** Resolves the URL's host and refuses it when any address is private; returns the address to connect to. */
+/**
+ * Resolves the URL's host and refuses it (BlockedTargetError) when it or any address it resolves to is blocked;
+ * returns the address to connect to. A DNS failure is thrown as it is: it says nothing about the target.
+ */
 export async function resolvePublicTarget(url: URL, allowPrivate: boolean): Promise<string | undefined> {
   if (allowPrivate) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (isObviouslyPrivateHost(host)) throw new BlockedTargetError(`refusing private target ${host}`);
-  if (isIP(host)) return host;
+  const host = bare(url.hostname);
+  if (isInternalName(host)) throw new BlockedTargetError(`refusing ${host}: an internal name`);
+  if (isIP(host)) {
+    if (isBlockedAddress(host)) throw new BlockedTargetError(`refusing ${host}: not a public address`);
+    return host;
+  }
   const addrs = await lookup(host, { all: true });
-  if (addrs.length === 0 || addrs.some((a) => isPrivateAddress(a.address))) {
-    throw new BlockedTargetError(`refusing ${host}: it resolves to a private address`);
+  const blocked = addrs.find((a) => isBlockedAddress(a.address));
+  if (addrs.length === 0 || blocked) {
+    throw new BlockedTargetError(
+      `refusing ${host}: it resolves to ${blocked?.address ?? "nothing"}, not a public address`,
+    );
   }
   return addrs[0]?.address;
+}
+
+/**
+ * The check when a user sets their webhook URL: literal addresses, internal names and names that resolve to a
+ * blocked address are refused. A name that does not resolve right now is accepted; every delivery checks again.
+ */
+export async function isRefusedWebhookTarget(url: URL, allowPrivate: boolean): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      resolvePublicTarget(url, allowPrivate),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, SET_TIME_DNS_TIMEOUT_MS);
+      }),
+    ]);
+    return false;
+  } catch (err) {
+    return err instanceof BlockedTargetError;
+  } finally {
+    clearTimeout(timer);
+  }
 }

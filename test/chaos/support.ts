@@ -11,7 +11,7 @@ import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/proces
 import { waitFor } from "../helpers/wait.js";
 import { type Receiver, startReceiver } from "../reliability/support.js";
 
-export const ADMIN = "chaos-admin-token";
+export const ADMIN = "chaos-admin-token-0123456789abcdef";
 export const SECRET = "chaos-webhook-secret";
 
 export interface Seg {

@@ -10,7 +10,7 @@ import {
 } from "../../src/sandbox/index.js";
 import { createTestDb, type Leg } from "./db.js";
 
-export const ADMIN_TOKEN = "test-admin-token";
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 /** Both wholesaler generations, for `describe.each(VEXA_FLAVORS)` over the end-to-end flows. */
 export const VEXA_FLAVORS: readonly SandboxFlavor[] = ["baseline", "current"];
@@ -78,6 +78,8 @@ export async function startTestApp(
     VEXA_INFRA_API_KEY: sandboxKey,
     WHOLESALER_WEBHOOK_SECRET: "test-webhook-secret",
     ALLOW_PRIVATE_WEBHOOKS: "true",
+    // Suites that probe auth send many wrong keys from one address; test/ops/auth-throttle.test.ts turns it on.
+    AUTH_FAILURES_PER_MINUTE: "0",
     // A second instance configured from `env` then shares this test's job queue schema.
     QUEUE_SCHEMA: queueSchema,
     ...env,

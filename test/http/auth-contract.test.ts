@@ -74,7 +74,7 @@ describe("every route's auth and isolation, from the route list", () => {
     );
     const detail = await t.call("GET", `/admin/users/${a.id}`, {
       app: "admin",
-      adminKey: "test-admin-token",
+      adminKey: "test-admin-token-0123456789abcdef",
     });
     aToken.id = detail.body.api_tokens[0].id;
   });

@@ -101,7 +101,7 @@ describe.each(await legs())("bots on %s", (leg) => {
     expect(calls(t, "POST /bots")).toBe(before);
     expect((await t.call("GET", "/meetings", { key: u.key })).body.meetings).toHaveLength(1);
     await t.call("PATCH", `/admin/users/${u.id}`, {
-      adminKey: "test-admin-token",
+      adminKey: "test-admin-token-0123456789abcdef",
       body: { max_concurrent_bots: 2 },
     });
     const ok = await t.call("POST", "/bots", {

@@ -106,7 +106,10 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       });
       expect(next.status, next.raw).toBe(201);
       // The deleted meeting's minutes stay billed, also in the operator's report.
-      const report = await t.call("GET", "/admin/usage", { app: "admin", adminKey: "test-admin-token" });
+      const report = await t.call("GET", "/admin/usage", {
+        app: "admin",
+        adminKey: "test-admin-token-0123456789abcdef",
+      });
       expect(
         report.body.users.find((r: { user_id: number }) => r.user_id === u.id)?.bot_minutes,
       ).toBeGreaterThan(9.9);

@@ -73,9 +73,11 @@ describe("live transcripts shared through Redis across two instances", async () 
       const read = () =>
         gateway2.inject({ method: "GET", url: "/meetings", headers: { "x-api-key": u.key } });
       expect((await read()).statusCode).toBe(200); // now remembered by instance 2
-      const detail = await t.call("GET", `/admin/users/${u.id}`, { adminKey: "test-admin-token" });
+      const detail = await t.call("GET", `/admin/users/${u.id}`, {
+        adminKey: "test-admin-token-0123456789abcdef",
+      });
       const del = await t.call("DELETE", `/admin/tokens/${detail.body.api_tokens[0].id}`, {
-        adminKey: "test-admin-token",
+        adminKey: "test-admin-token-0123456789abcdef",
       });
       expect(del.status).toBe(204);
       await new Promise((r) => setTimeout(r, 50));

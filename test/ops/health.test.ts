@@ -30,7 +30,7 @@ describe.each(await legs())("health and readiness on %s", (leg) => {
       expect(res.body).toEqual({
         status: "ready",
         checks: {
-          database: { status: "ok", latency_ms: expect.any(Number) },
+          database: { status: "ok", latency_ms: expect.any(Number), read_only: false },
           migrations: { status: "ok", pending: 0 },
           wholesaler: { status: "ok", breaker: "closed", auth_failing: false, capabilities: ASSUMED },
           queue: { status: "ok", schema: t.deps.queue.schema },

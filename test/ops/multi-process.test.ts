@@ -10,7 +10,7 @@ if (!hasPg)
     "NOTICE: no PostgreSQL answers; the multi-process test (two gateways + a bot-manager) is skipped.",
   );
 
-const ADMIN = "multi-admin-token";
+const ADMIN = "multi-admin-token-0123456789abcdef";
 const SECRET = "multi-webhook-secret";
 const KEY = "sbx-multi";
 const DELETE_MEETING = "DELETE /meetings/{platform}/{native_meeting_id}";

@@ -22,7 +22,8 @@ describe("README stays true", () => {
   });
 
   it("names the two commands: one to run, one to test", () => {
-    expect(readme).toContain("npm install && ADMIN_API_TOKEN=token npm start");
+    expect(readme).toContain("export ADMIN_API_TOKEN=$(openssl rand -hex 32)");
+    expect(readme).toContain("npm install && npm start");
     expect(readme).toContain("npm test");
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 
-const ADMIN = "shutdown-admin-token";
+const ADMIN = "shutdown-admin-token-0123456789abcdef";
 const SLOW_MS = 2000;
 const BOUND_MS = 8000;
 

@@ -1,26 +1,33 @@
 /**
- * SSRF through user webhook URLs (issue 8 item 5), with ALLOW_PRIVATE_WEBHOOKS=false: private ranges, loopback,
- * IPv6 loopback and IPv4-mapped forms, names that are private or resolve to private addresses (`localhost`, this
- * machine's own hostname, a name re-pointed at loopback between the check and the connection) and redirects to
- * any of them. Each is refused when set, or refused at delivery; no request ever reaches the target.
+ * SSRF through user webhook URLs (issue 8 item 5, issue 12 item 6), with ALLOW_PRIVATE_WEBHOOKS=false: only public
+ * unicast addresses are allowed. Private ranges, loopback, every IANA special-purpose range (TEST-NETs, the 6to4
+ * relay, benchmarking, shared space, multicast, reserved), IPv6 special ranges and IPv4-mapped/NAT64 forms, this
+ * host's own interface addresses, names that are internal or resolve to any of those (checked when set and at
+ * delivery; `localhost`, this machine's own hostname, a name re-pointed at loopback between the check and the
+ * connection) and redirects are refused; no request ever reaches the target. A DNS failure at delivery is retried.
  */
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUserNotifier } from "../../src/webhooks/notify.js";
-import { isPrivateAddress } from "../../src/webhooks/ssrf.js";
+import { networkInterfaces } from "node:os";
+import { isBlockedAddress, isPublicUnicast } from "../../src/webhooks/ssrf.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
 
 // "rebind.test" passes the resolve-time check as a public address, then connects to loopback: the connect-time
-// check must catch it. Every other name resolves for real.
+// check must catch it. "testnet.test" resolves into TEST-NET-3; "dnsfail.test" fails as a resolver outage does.
+// Every other name resolves for real.
 vi.mock("node:dns/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:dns/promises")>();
-  const lookup = (async (host: string, opts: object) =>
-    host === "rebind.test"
-      ? [{ address: "93.184.216.34", family: 4 }]
-      : real.lookup(host, opts as never)) as typeof real.lookup;
+  const lookup = (async (host: string, opts: object) => {
+    if (host === "rebind.test") return [{ address: "93.184.216.34", family: 4 }];
+    if (host === "testnet.test") return [{ address: "203.0.113.7", family: 4 }];
+    if (host === "dnsfail.test")
+      throw Object.assign(new Error("getaddrinfo EAI_AGAIN dnsfail.test"), { code: "EAI_AGAIN" });
+    return real.lookup(host, opts as never);
+  }) as typeof real.lookup;
   return { ...real, default: { ...real, lookup }, lookup };
 });
 vi.mock("node:dns", async (importOriginal) => {
@@ -93,10 +100,28 @@ const PRIVATE_URLS = [
   "http://api.localhost/x",
   "http://metadata.google.internal/computeMetadata/v1/",
   "https://127.0.0.1:8443/x",
+  // Documentation, benchmarking, relay, multicast, reserved and broadcast: not public unicast either.
+  "http://192.0.2.10/x",
+  "http://198.51.100.7/x",
+  "http://203.0.113.9/x",
+  "http://192.88.99.1/x",
+  "http://198.18.0.1/x",
+  "http://192.0.0.8/x",
+  "http://224.0.0.1/x",
+  "http://240.0.0.1/x",
+  "http://255.255.255.255/x",
+  "http://[2001:db8::1]/x",
+  "http://[64:ff9b::808:808]/x",
+  "http://[::ffff:8.8.8.8]/x",
+  "http://[2002:5db8:d822::1]/x",
+  "http://[2001:2::1]/x",
+  "http://[ff0e::1]/x",
+  // A name resolving into TEST-NET-3, refused when set.
+  "http://testnet.test/x",
 ];
 
-describe("private and loopback addresses", () => {
-  it("are recognised in every spelling, including IPv4-mapped IPv6 in hex", () => {
+describe("webhook target addresses", () => {
+  it("refuses private and loopback addresses in every spelling, including IPv4-mapped IPv6 in hex", () => {
     for (const ip of [
       "127.0.0.1",
       "10.1.2.3",
@@ -117,17 +142,60 @@ describe("private and loopback addresses", () => {
       "2001:0:4136:e378:8000:63bf:3fff:fdd2",
       "fe80::1%lo",
     ]) {
-      expect(isPrivateAddress(ip), ip).toBe(true);
+      expect(isBlockedAddress(ip), ip).toBe(true);
     }
+    for (const ip of ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001::200e"]) {
+      expect(isBlockedAddress(ip), ip).toBe(false);
+    }
+  });
+
+  it("allows only public unicast: every IANA special-purpose range is refused", () => {
     for (const ip of [
-      "93.184.216.34",
-      "8.8.8.8",
-      "2606:4700:4700::1111",
+      "192.0.2.1", // TEST-NET-1
+      "198.51.100.1", // TEST-NET-2
+      "203.0.113.1", // TEST-NET-3
+      "192.88.99.1", // 6to4 relay anycast
+      "198.18.0.1", // benchmarking
+      "198.19.255.255",
+      "100.64.0.1", // shared address space
+      "192.0.0.9", // IETF protocol assignments
+      "192.31.196.1", // AS112
+      "192.52.193.1", // AMT
+      "192.175.48.1", // AS112 direct delegation
+      "224.0.0.1", // multicast
+      "239.255.255.250",
+      "240.0.0.1", // reserved
+      "255.255.255.255",
+      "0.1.2.3",
+      "::ffff:8.8.8.8", // IPv4-mapped, even of a public address
       "::ffff:5db8:d822",
-      "2002:5db8:d822::1",
+      "64:ff9b::808:808", // NAT64
+      "64:ff9b:1::1",
+      "2002:5db8:d822::1", // 6to4
+      "2001::1", // Teredo
+      "2001:2::1", // benchmarking
+      "2001:db8::1", // documentation
+      "2001:10::1", // ORCHID
+      "3fff::1", // documentation (RFC 9637)
+      "5f00::1", // segment routing
+      "100::1", // discard-only
+      "4000::1", // outside global unicast
+      "ff0e::1",
+      "not an address",
     ]) {
-      expect(isPrivateAddress(ip), ip).toBe(false);
+      expect(isPublicUnicast(ip), ip).toBe(false);
     }
+    expect(isPublicUnicast("1.1.1.1")).toBe(true);
+    expect(isPublicUnicast("2606:4700:4700::1111")).toBe(true);
+  });
+
+  it("refuses this host's own interface addresses, public ones included", () => {
+    const own = Object.values(networkInterfaces()).flatMap((l) => l ?? []);
+    expect(own.length).toBeGreaterThan(0);
+    for (const a of own) expect(isBlockedAddress(a.address), a.address).toBe(true);
+    expect(isBlockedAddress("93.184.216.34", ["93.184.216.34"])).toBe(true);
+    expect(isBlockedAddress("2606:4700:4700:0::1111", ["2606:4700:4700::1111"])).toBe(true);
+    expect(isBlockedAddress("2606:4700:4700::1111", ["93.184.216.34"])).toBe(false);
   });
 });
 
@@ -154,7 +222,9 @@ describe.each(await legs())("user webhook SSRF on %s (ALLOW_PRIVATE_WEBHOOKS=fal
       expect(res.status, `${url}: ${res.raw}`).toBe(422);
       expect(res.body.detail[0]).toMatchObject({ loc: ["body", "webhook_url"] });
     }
-    const user = await t.call("GET", `/admin/users/${u.id}`, { adminKey: "test-admin-token" });
+    const user = await t.call("GET", `/admin/users/${u.id}`, {
+      adminKey: "test-admin-token-0123456789abcdef",
+    });
     expect(user.body.data.webhook_url).toBe("https://hooks.example.com/mine");
   });
 
@@ -187,7 +257,7 @@ describe.each(await legs())("user webhook SSRF on %s (ALLOW_PRIVATE_WEBHOOKS=fal
     const resolved = await (await vi.importActual<typeof import("node:dns/promises")>("node:dns/promises"))
       .lookup(own, { all: true })
       .catch(() => []);
-    if (resolved.length === 0 || !resolved.every((a) => isPrivateAddress(a.address))) {
+    if (resolved.length === 0 || !resolved.every((a) => isBlockedAddress(a.address))) {
       console.warn(`NOTICE: ${own} does not resolve to private addresses only here; hostname case skipped.`);
       return;
     }
@@ -241,13 +311,36 @@ describe.each(await legs())("user webhook SSRF on %s (ALLOW_PRIVATE_WEBHOOKS=fal
             "SELECT error FROM webhook_deliveries WHERE user_id = $1",
             [m.u.id],
           );
-          expect(err.rows[0]?.error).toMatch(/refusing rebind\.test: private address/);
+          expect(err.rows[0]?.error).toMatch(/refusing rebind\.test: not a public address/);
         }
       }
       expect(tgt.hits, "requests that reached the private target").toEqual([]);
     } finally {
       await notifier.close();
       await tgt.close();
+    }
+  });
+
+  it("a DNS failure at delivery is a failed attempt the queue retries, never 'blocked'; a name into TEST-NET is blocked", async () => {
+    const notifier = createUserNotifier({ db: t.deps.db, clock: t.deps.ctx.clock, allowPrivate: false });
+    try {
+      const m = await userWithMeeting("http://dnsfail.test/hook");
+      // Throwing is what makes the durable queue retry the job with backoff.
+      await expect(notifier.notify({ meetingId: m.meetingId, userId: m.u.id }, 1)).rejects.toThrow(
+        /EAI_AGAIN/,
+      );
+      expect(await attempts(m.u.id)).toEqual([{ outcome: "failed", status_code: null }]);
+      const n = await userWithMeeting("http://testnet.test/hook");
+      await notifier.notify({ meetingId: n.meetingId, userId: n.u.id }, 1);
+      expect(await attempts(n.u.id)).toEqual([{ outcome: "blocked", status_code: null }]);
+      // When set, a name that does not resolve right now is accepted: every delivery checks it again.
+      const set = await t.call("PUT", "/user/webhook", {
+        key: m.u.key,
+        body: { webhook_url: "http://dnsfail.test/hook" },
+      });
+      expect(set.status, set.raw).toBe(200);
+    } finally {
+      await notifier.close();
     }
   });
 

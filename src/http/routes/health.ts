@@ -18,7 +18,10 @@ export const ReadySchema = Type.Object(
   {
     status: Type.Union([Type.Literal("ready"), Type.Literal("degraded"), Type.Literal("unavailable")]),
     checks: Type.Object({
-      database: Check({ latency_ms: Type.Optional(Type.Integer()) }),
+      database: Check({
+        latency_ms: Type.Optional(Type.Integer()),
+        read_only: Type.Optional(Type.Boolean()),
+      }),
       migrations: Check({ pending: Type.Optional(Type.Integer()) }),
       wholesaler: Check({
         breaker: Type.Union([Type.Literal("closed"), Type.Literal("open"), Type.Literal("half_open")]),
@@ -39,6 +42,7 @@ export const ReadySchema = Type.Object(
       }),
       queue: Check({ schema: Type.String() }),
       process: Check({ shutting_down: Type.Boolean() }),
+      redis: Type.Optional(Check()),
     }),
   },
   {
@@ -46,7 +50,7 @@ export const ReadySchema = Type.Object(
       {
         status: "ready",
         checks: {
-          database: { status: "ok", latency_ms: 2 },
+          database: { status: "ok", latency_ms: 2, read_only: false },
           migrations: { status: "ok", pending: 0 },
           wholesaler: {
             status: "ok",
@@ -61,6 +65,7 @@ export const ReadySchema = Type.Object(
           },
           queue: { status: "ok", schema: "pgboss" },
           process: { status: "ok", shutting_down: false },
+          redis: { status: "ok" },
         },
       },
     ],
@@ -89,7 +94,7 @@ export function registerHealthRoutes(app: App, ops: OpsDeps | undefined): void {
         tags,
         summary: "Readiness: database, migrations, job queue and wholesaler checks",
         description:
-          "200 when this instance should get traffic (`ready`, or `degraded` while the wholesaler is failing: local reads still work); 503 `unavailable` when the database, migrations or job queue are not right, or the process is shutting down.",
+          "200 when this instance should get traffic (`ready`, or `degraded` while the wholesaler or Redis is failing: local reads still work, Redis has in-process fallbacks); 503 `unavailable` when the database is unreachable or read-only, migrations or the job queue are not right, or the process is shutting down.",
         response: { 200: ReadySchema, 503: ReadySchema },
       },
     },
