@@ -34,29 +34,37 @@ export function drainBeforeClosing(app: App, limits: { maxBytes: number; timeout
 
 function linger(req: IncomingMessage, limits: { maxBytes: number; timeoutMs: number }): void {
   const socket = req.socket;
+  const destroySoon = socket.destroySoon.bind(socket);
   let read = 0;
   let answered = false;
   let bodyDone = false;
-  const close = () => {
+  // Past the budget the connection is cut (a reset): the client has had its chance to read the answer.
+  const cut = () => {
     clearTimeout(timer);
     socket.destroy();
   };
-  const timer = setTimeout(close, limits.timeoutMs);
+  const timer = setTimeout(cut, limits.timeoutMs);
   timer.unref();
+  const settle = () => {
+    if (!bodyDone) return;
+    clearTimeout(timer);
+    socket.destroySoon = destroySoon;
+    if (answered) destroySoon();
+  };
   socket.once("close", () => clearTimeout(timer));
   req.on("data", (chunk: Buffer) => {
     read += chunk.length;
-    if (read > limits.maxBytes) close();
+    if (read > limits.maxBytes) cut();
   });
   req.once("end", () => {
     bodyDone = true;
-    if (answered) close();
+    settle();
   });
   req.resume();
-  // Node calls this once the answer is written to a connection it means to close; only half-close until the body is in.
+  // Node calls this once the answer is written to a connection it means to close: half-close until the body is in.
   socket.destroySoon = () => {
     answered = true;
     socket.end();
-    if (bodyDone) close();
+    settle();
   };
 }

@@ -136,6 +136,17 @@ describe.each(await legs())("slow and greedy clients on %s", (leg) => {
     expect(await shed.json()).toEqual({ detail: "The service is overloaded; retry shortly." });
     expect((await fetch(`${url}/health`)).status).toBe(200);
     expect((await fetch(`${url}/metrics`)).status).not.toBe(503);
+    // A request shed before its body arrived keeps its keep-alive connection once the body is in.
+    const c = await open(pressed.port);
+    c.socket.write(
+      "POST /bots HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+    );
+    await waitFor(() => c.received().includes("503"), 10_000, "the 503");
+    c.socket.write("{}");
+    await new Promise((r) => setTimeout(r, 1500)); // past BODY_DRAIN_TIMEOUT_MS: the drain must not cut it
+    c.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => c.received().includes("HTTP/1.1 200"), 10_000, "the second answer on the connection");
+    c.socket.destroy();
     // The main gateway, with the default limits, is unaffected.
     expect((await fetch(`${t.gatewayUrl}/meetings`, { headers: { "x-api-key": key } })).status).toBe(200);
   });
