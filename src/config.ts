@@ -47,6 +47,11 @@ const EnvSchema = Type.Object({
   ALLOW_PRIVATE_WEBHOOKS: Bool,
   RECONCILE_INTERVAL_SECONDS: Int(1, 86400),
   TRANSCRIPT_CACHE_TTL_MS: Int(0, 600000),
+  // Memory bounds of the in-process caches (issue 14): every cache is bounded by one of these.
+  VIEW_CACHE_MAX_ENTRIES: Int(0, 10000000),
+  VIEW_CACHE_TTL_MS: Int(0, 3600000),
+  LIVE_CACHE_MAX_ENTRIES: Int(1, 1000000),
+  FINAL_CACHE_MAX_SEGMENTS: Int(0, 100000000),
   UPSTREAM_TIMEOUT_MS: Int(100, 60000),
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
@@ -84,6 +89,10 @@ const DEFAULTS: Record<string, string> = {
   ALLOW_PRIVATE_WEBHOOKS: "false",
   RECONCILE_INTERVAL_SECONDS: "60",
   TRANSCRIPT_CACHE_TTL_MS: "1000",
+  VIEW_CACHE_MAX_ENTRIES: "10000",
+  VIEW_CACHE_TTL_MS: "60000",
+  LIVE_CACHE_MAX_ENTRIES: "1000",
+  FINAL_CACHE_MAX_SEGMENTS: "40000",
   UPSTREAM_TIMEOUT_MS: "1500",
   RATE_LIMIT_PER_SECOND: "20",
   RATE_LIMIT_BURST: "250",
@@ -153,6 +162,15 @@ export interface Config {
   allowPrivateWebhooks: boolean;
   reconcileIntervalSeconds: number;
   transcriptCacheTtlMs: number;
+  caches: {
+    /** Per-user meeting views (one row each); 0 entries or 0 ms turns the cache off. */
+    viewMaxEntries: number;
+    viewTtlMs: number;
+    /** Live transcripts held at once (one wholesaler answer each). */
+    liveMaxEntries: number;
+    /** Segments of finished transcripts kept in memory, all meetings together. */
+    finalMaxSegments: number;
+  };
   rateLimit: { perSecond: number; burst: number };
   /** Failed authentications allowed per client address (token bucket; perSecond 0 turns it off). */
   authFailureLimit: { perSecond: number; burst: number };
@@ -314,6 +332,12 @@ function toConfig(e: Env): Config {
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS === "true",
     reconcileIntervalSeconds: Number(e.RECONCILE_INTERVAL_SECONDS),
     transcriptCacheTtlMs: Number(e.TRANSCRIPT_CACHE_TTL_MS),
+    caches: {
+      viewMaxEntries: Number(e.VIEW_CACHE_MAX_ENTRIES),
+      viewTtlMs: Number(e.VIEW_CACHE_TTL_MS),
+      liveMaxEntries: Number(e.LIVE_CACHE_MAX_ENTRIES),
+      finalMaxSegments: Number(e.FINAL_CACHE_MAX_SEGMENTS),
+    },
     rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
     authFailureLimit: {
       perSecond: Number(e.AUTH_FAILURES_PER_MINUTE) / 60,

@@ -23,12 +23,15 @@ import { startBackgroundWork } from "./jobs/runner.js";
 import { createReadiness } from "./observability/health.js";
 import { countLiveCache, createMetrics, type Metrics } from "./observability/metrics.js";
 import { createRedisHealth } from "./redis/health.js";
+import { createHoldingsCache } from "./cache/holdings.js";
+import { createHoldingsInvalidation } from "./redis/holdings-invalidation.js";
 import { createKeyRevocations } from "./redis/key-revocations.js";
 import { createRedisLiveCache } from "./redis/live-cache.js";
 import { createRedisRateLimiter } from "./redis/rate-limit.js";
 import { createFinalTranscriptCache } from "./services/final-transcripts.js";
 import { createKeyCache } from "./services/key-cache.js";
 import { createMemoryLiveCache, type LiveCache } from "./cache/live-cache.js";
+import type { UserMeetingRow } from "./services/meeting-views.js";
 import type { UserRow } from "./services/users.js";
 import type { Sandbox } from "./sandbox/index.js";
 import { type CapabilityCheck, createCapabilityCheck } from "./upstream/capabilities.js";
@@ -106,7 +109,21 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   revocations = redis
     ? createKeyRevocations(redis, config.wholesaler.serviceLayerId, (h) => keys.evict(h))
     : undefined;
-  const ctx = { db, clock, keys };
+  let invalidation: ReturnType<typeof createHoldingsInvalidation> | undefined;
+  const views = createHoldingsCache<UserMeetingRow>({
+    ttlMs: config.caches.viewTtlMs,
+    maxEntries: config.caches.viewMaxEntries,
+    now: () => performance.now(),
+    broadcast: async (change) => invalidation?.publish(change),
+  });
+  invalidation = redis
+    ? createHoldingsInvalidation(redis, config.wholesaler.serviceLayerId, {
+        onChange: (change) => views.evict(change),
+        onListening: (on) => views.setListening(on),
+      })
+    : undefined;
+  const onHoldingsChanged = (change: Parameters<typeof views.invalidate>[0]) => views.invalidate(change);
+  const ctx = { db, clock, keys, views };
   const secrets = [...config.webhookSecrets];
   const metrics = createMetrics();
   const sampler = createOpsSampler(ctx, (err) => logger.warn({ err }, "ops sample failed"));
@@ -145,8 +162,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
             clock,
             config.transcriptCacheTtlMs,
             config.wholesaler.serviceLayerId,
+            config.caches.liveMaxEntries,
           )
-        : createMemoryLiveCache(clock, config.transcriptCacheTtlMs)),
+        : createMemoryLiveCache(clock, config.transcriptCacheTtlMs, config.caches.liveMaxEntries)),
     metrics.liveCache,
   );
   const queue = createJobQueue(db, { schema: opts.queueSchema ?? config.queueSchema, logger });
@@ -175,6 +193,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     client,
     queue,
     serviceLayerId: config.wholesaler.serviceLayerId,
+    onHoldingsChanged,
     ...(crashAt ? { crashAt } : {}),
   };
   const background =
@@ -194,6 +213,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     queues: [FINALIZE_QUEUE, START_QUEUE, NOTIFY_QUEUE],
     queueDepth: (name) => queue.depth(name),
     queueFailed: (name) => queue.failedCount(name),
+    dbStatements: () => db.statements?.() ?? 0,
   });
   const ready = createReadiness({
     db,
@@ -225,7 +245,14 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     hooks,
     ops: { ready, metrics },
     metrics,
-    botsCtx: { ...ctx, client, queue, log: logger, serviceLayerId: config.wholesaler.serviceLayerId },
+    botsCtx: {
+      ...ctx,
+      client,
+      queue,
+      log: logger,
+      serviceLayerId: config.wholesaler.serviceLayerId,
+      onHoldingsChanged,
+    },
     eventsCtx: { db, clock, queue, secrets },
     console: {
       client,
@@ -238,7 +265,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       ...ctx,
       client,
       cache: liveCache,
-      finals: createFinalTranscriptCache(),
+      finals: createFinalTranscriptCache(config.caches.finalMaxSegments),
       onCheckpointError: (err) => logger.warn({ err }, "transcript checkpoint failed"),
     },
     db,
@@ -265,6 +292,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       await sandbox?.close();
       await revocations?.close();
       redisHealth?.close();
+      await invalidation?.close();
       await redis?.quit().catch(() => undefined);
       await db.close();
     },

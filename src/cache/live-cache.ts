@@ -13,31 +13,26 @@ interface Entry {
   settledAt: number | null;
 }
 
-export function createMemoryLiveCache(
-  clock: Clock,
-  ttlMs: number,
-  onResult?: (hit: boolean) => void,
-): LiveCache {
+/** At most `maxEntries` transcripts are held: the oldest settled ones make room (their readers re-fetch). */
+export function createMemoryLiveCache(clock: Clock, ttlMs: number, maxEntries = 1000): LiveCache {
   const entries = new Map<string, Entry>();
   return {
     async get<T>(key: string, fetch: () => Promise<T>) {
       // TTL 0 means no caching and no coalescing at all: every read is its own upstream call.
       if (ttlMs <= 0) {
-        onResult?.(false);
         return { value: await fetch(), fetched: true };
       }
       const e = entries.get(key);
       if (e && (e.settledAt === null || clock.now() - e.settledAt < ttlMs)) {
-        onResult?.(true);
         return { value: (await e.promise) as T, fetched: false };
       }
-      onResult?.(false);
+      entries.delete(key); // re-inserted below: Map order is age order
       const entry: Entry = { promise: fetch(), settledAt: null };
       entries.set(key, entry);
       try {
         const value = (await entry.promise) as T;
         entry.settledAt = clock.now();
-        if (entries.size > 10_000) evict(entries, clock.now(), ttlMs);
+        if (entries.size > maxEntries) evict(entries, clock.now(), ttlMs, maxEntries);
         return { value, fetched: true };
       } catch (err) {
         if (entries.get(key) === entry) entries.delete(key);
@@ -47,6 +42,10 @@ export function createMemoryLiveCache(
   };
 }
 
-function evict(entries: Map<string, Entry>, now: number, ttlMs: number): void {
+function evict(entries: Map<string, Entry>, now: number, ttlMs: number, max: number): void {
   for (const [k, e] of entries) if (e.settledAt !== null && now - e.settledAt >= ttlMs) entries.delete(k);
+  for (const [k, e] of entries) {
+    if (entries.size <= max) return;
+    if (e.settledAt !== null) entries.delete(k);
+  }
 }

@@ -8,15 +8,21 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
-/** Anything that can run one parameterised statement: the database itself or an open transaction. */
+/**
+ * Anything that can run one parameterised statement: the database itself or an open transaction. `name` makes
+ * it a named prepared statement on PostgreSQL (parsed and planned once per connection; hot paths only, and one
+ * name must always carry the same text).
+ */
 export interface Queryable {
-  query<T = Row>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  query<T = Row>(sql: string, params?: unknown[], name?: string): Promise<QueryResult<T>>;
 }
 
 export interface Db extends Queryable {
   readonly kind: "pg" | "pglite";
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Statements sent so far, BEGIN and COMMIT included (the bench reads it through /metrics). */
+  statements?(): number;
   close(): Promise<void>;
   /** PGlite only: the data directory as an uncompressed tarball (the tests' template database). */
   dumpDataDir?(): Promise<Blob>;
@@ -49,18 +55,25 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
   pool.on("error", () => {
     // An idle client dropping (server restart) must not crash the process; the next query reconnects.
   });
-  const run = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]) => {
-    const res = await client.query(sql, params as unknown[]);
+  let statements = 0;
+  const run = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[], name?: string) => {
+    statements++;
+    const res = name
+      ? await client.query({ name, text: sql, values: params as unknown[] })
+      : await client.query(sql, params as unknown[]);
     return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
   };
   return {
     kind: "pg",
-    query: <T>(sql: string, params?: unknown[]) => run<T>(pool, sql, params).catch(rethrow),
+    query: <T>(sql: string, params?: unknown[], name?: string) =>
+      run<T>(pool, sql, params, name).catch(rethrow),
     async tx(fn) {
       const client = await pool.connect().catch(rethrow);
       try {
+        statements++;
         await client.query("BEGIN");
-        const result = await fn({ query: (sql, params) => run(client, sql, params) });
+        const result = await fn({ query: (sql, params, name) => run(client, sql, params, name) });
+        statements++;
         await client.query("COMMIT");
         return result;
       } catch (err) {
@@ -70,6 +83,7 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
         client.release();
       }
     },
+    statements: () => statements,
     close: () => pool.end(),
   };
 }
@@ -82,7 +96,9 @@ async function createPgliteDb(dataDir: string, loadDataDir?: Blob): Promise<Db> 
     parsers,
     ...(loadDataDir ? { loadDataDir } : {}),
   });
+  let statements = 0;
   const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[]) => {
+    statements++;
     const res = await q.query<T>(sql, params);
     return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
   };
@@ -90,6 +106,7 @@ async function createPgliteDb(dataDir: string, loadDataDir?: Blob): Promise<Db> 
     kind: "pglite",
     query: <T>(sql: string, params?: unknown[]) => run<T>(db, sql, params).catch(rethrow),
     tx: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) })).catch(rethrow),
+    statements: () => statements,
     close: () => db.close(),
     dumpDataDir: () => db.dumpDataDir("none"),
   };

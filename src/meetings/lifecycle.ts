@@ -1,3 +1,4 @@
+import type { HoldingsChange } from "../cache/holdings.js";
 import { type Clock, msFromTimestamp, naiveFromMs } from "../clock.js";
 import type { Db, Queryable } from "../db/client.js";
 import { AppError, conflict, forbidden } from "../errors.js";
@@ -16,6 +17,11 @@ export interface LifecycleCtx {
   clock: Clock;
   queue: JobSender;
   serviceLayerId: string;
+  /**
+   * Called after every commit that changed a holding or its meeting (cached per-user views are dropped); the
+   * verb resolves only once it has, so the caller's next read sees the change.
+   */
+  onHoldingsChanged?: (change: HoldingsChange) => Promise<void>;
 }
 
 export interface ClaimInput {
@@ -49,55 +55,59 @@ const HELD = sqlList(HELD_STATUSES);
 const LIVE = sqlList(LIVE_STATUSES);
 const now = (ctx: { clock: Clock }) => naiveFromMs(ctx.clock.now());
 
+async function changed(ctx: Pick<LifecycleCtx, "onHoldingsChanged">, change: HoldingsChange): Promise<void> {
+  await ctx.onHoldingsChanged?.(change);
+}
+
 /**
  * POST /bots: the quota check, the room's one meeting (created, joined, or queued behind a bot that is still
- * leaving) and this user's holding, in one transaction. Exactly one request per room becomes the leader.
+ * leaving) and this user's holding, in one transaction of three statements (plus BEGIN/COMMIT) on the usual
+ * paths. Exactly one request per room becomes the leader.
  */
 export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput): Promise<Claim> {
   const ts = now(ctx);
-  return ctx.db.tx(async (tx) => {
-    // Serialises one user's requests so the limit check below cannot be raced.
+  const result = await ctx.db.tx(async (tx) => {
+    // Serialises one user's requests so the limit check below cannot be raced. It must be its own statement:
+    // the next one takes its snapshot after this lock is held, so it sees the previous request's holding.
     const user = await tx.query<{ max_concurrent_bots: number }>(
       "SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE",
       [userId],
+      "claim-lock-user",
     );
-    // Vexa's duplicate check also covers the user's own bot while it is stopping; only held ones use quota.
-    const mine = await tx.query<{ meeting_id: number; own: boolean; held: boolean }>(
-      `SELECT um.meeting_id, (m.platform = $2 AND m.platform_specific_id = $3) AS own,
-              (um.detached_at IS NULL AND um.status IN (${HELD})) AS held
-         FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
-        WHERE um.user_id = $1 AND ((um.detached_at IS NULL AND um.status IN (${HELD}))
-                                   OR (um.status = 'stopping' AND m.status = 'stopping'))`,
+    const look = await tx.query<RoomLook>(
+      LOOK_SQL,
       [userId, input.platform, input.native_meeting_id],
+      "claim-look",
     );
-    const own = mine.rows.find((r) => r.own);
-    if (own) {
+    const seen = look.rows[0];
+    if (seen?.own != null) {
       throw conflict(
-        `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${own.meeting_id}`,
+        `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${seen.own}`,
       );
     }
     const limit = user.rows[0]?.max_concurrent_bots ?? 1;
-    if (mine.rows.filter((r) => r.held).length >= limit)
+    if ((seen?.held ?? 0) >= limit)
       throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
 
-    let meeting = await heldMeetingInRoom(tx, input);
-    let role: Claim["role"] | undefined;
+    let meeting: RoomMeeting | undefined = seen?.id != null ? (seen as RoomMeeting) : undefined;
     // A conflict with a claim being released right now finds nothing on the re-read: claim again.
     for (let attempt = 0; !meeting && attempt < 5; attempt++) {
-      const res = await tx.query<RoomMeeting>(
-        `INSERT INTO meetings (user_id, platform, platform_specific_id, status, service_layer_id, created_at, updated_at)
-         VALUES ($1, $2, $3, 'requested', $4, $5, $5)
-         ON CONFLICT (platform, platform_specific_id) WHERE status IN (${HELD}) DO NOTHING
-         RETURNING id, status, start_queued_at, clock_offset_ms`,
-        [userId, input.platform, input.native_meeting_id, ctx.serviceLayerId, ts],
+      // The new meeting and the leader's holding in one statement (a new meeting is never active yet).
+      const res = await tx.query<{ id: number; leaving: boolean }>(
+        CREATE_SQL,
+        [userId, input.platform, input.native_meeting_id, ctx.serviceLayerId, ts, ...holdingFields(input)],
+        "claim-create",
       );
-      meeting = res.rows[0];
-      if (meeting) role = (await roomIsLeaving(tx, input)) ? "attached" : "leader";
-      else meeting = await heldMeetingInRoom(tx, input);
+      const created = res.rows[0];
+      if (created) {
+        if (!created.leaving) return { role: "leader" as const, meetingId: created.id };
+        await queueStart(ctx, tx, created.id);
+        return { role: "attached" as const, meetingId: created.id };
+      }
+      meeting = await heldMeetingInRoom(tx, input);
     }
     if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
-    if (role === "attached") await queueStart(ctx, tx, meeting.id);
-    role ??= meeting.status === "active" || meeting.start_queued_at !== null ? "attached" : "follower";
+    const role = meeting.status === "active" || meeting.start_queued_at !== null ? "attached" : "follower";
     const active = meeting.status === "active";
     // Whoever attaches before the bot has started hears everything it hears: no lower bound.
     const from = active ? onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms) : null;
@@ -113,17 +123,24 @@ export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput
         userId,
         meeting.id,
         active ? "active" : "requested",
-        input.bot_name ?? null,
-        input.language ?? null,
-        input.task ?? null,
+        ...holdingFields(input),
         ts,
         active ? ts : null,
         from,
       ],
+      "claim-attach",
     );
-    return { role, meetingId: meeting.id };
+    return { role, meetingId: meeting.id } as Claim;
   });
+  await changed(ctx, { users: [userId] });
+  return result;
 }
+
+const holdingFields = (input: ClaimInput) => [
+  input.bot_name ?? null,
+  input.language ?? null,
+  input.task ?? null,
+];
 
 interface RoomMeeting {
   id: number;
@@ -132,6 +149,37 @@ interface RoomMeeting {
   clock_offset_ms: number;
 }
 
+/**
+ * What the user holds (count) and its meeting in this room if any — Vexa's duplicate check also covers the
+ * user's own bot while it is stopping; only held ones use quota — and the room's held meeting, locked.
+ */
+type RoomLook = { held: number; own: number | null } & { [K in keyof RoomMeeting]: RoomMeeting[K] | null };
+
+const LOOK_SQL = `
+  SELECT h.held, h.own, r.id, r.status, r.start_queued_at, r.clock_offset_ms
+    FROM (SELECT count(*) FILTER (WHERE um.detached_at IS NULL AND um.status IN (${HELD}))::int AS held,
+                 min(um.meeting_id) FILTER (WHERE m.platform = $2 AND m.platform_specific_id = $3) AS own
+            FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
+           WHERE um.user_id = $1 AND ((um.detached_at IS NULL AND um.status IN (${HELD}))
+                                      OR (um.status = 'stopping' AND m.status = 'stopping'))) h
+    LEFT JOIN LATERAL (SELECT id, status, start_queued_at, clock_offset_ms FROM meetings
+                        WHERE platform = $2 AND platform_specific_id = $3 AND status IN (${HELD}) FOR UPDATE) r ON true`;
+
+// Nothing is returned when another claim holds the room: the caller re-reads and attaches instead.
+const CREATE_SQL = `
+  WITH created AS (
+    INSERT INTO meetings (user_id, platform, platform_specific_id, status, service_layer_id, created_at, updated_at)
+    VALUES ($1, $2, $3, 'requested', $4, $5, $5)
+    ON CONFLICT (platform, platform_specific_id) WHERE status IN (${HELD}) DO NOTHING
+    RETURNING id),
+  holding AS (
+    INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, created_at, updated_at,
+                               attached_at)
+    SELECT $1, id, 'requested', $6, $7, $8, $5, $5, $5 FROM created)
+  SELECT id, EXISTS (SELECT 1 FROM meetings WHERE platform = $2 AND platform_specific_id = $3
+                        AND status = 'stopping') AS leaving
+    FROM created`;
+
 async function heldMeetingInRoom(tx: Queryable, input: ClaimInput): Promise<RoomMeeting | undefined> {
   const res = await tx.query<RoomMeeting>(
     `SELECT id, status, start_queued_at, clock_offset_ms FROM meetings
@@ -139,15 +187,6 @@ async function heldMeetingInRoom(tx: Queryable, input: ClaimInput): Promise<Room
     [input.platform, input.native_meeting_id],
   );
   return res.rows[0];
-}
-
-/** Our previous bot in this room is still leaving upstream: the wholesaler would refuse a new one for now. */
-async function roomIsLeaving(tx: Queryable, input: ClaimInput): Promise<boolean> {
-  const res = await tx.query(
-    "SELECT 1 FROM meetings WHERE platform = $1 AND platform_specific_id = $2 AND status = 'stopping' LIMIT 1",
-    [input.platform, input.native_meeting_id],
-  );
-  return res.rows.length > 0;
 }
 
 /** Hands a requested meeting's start to the durable start job (the room is busy upstream for now). */
@@ -163,7 +202,7 @@ export async function queueStart(ctx: LifecycleCtx, tx: Queryable, meetingId: nu
 /** The wholesaler's bot is live: the meeting and every waiting holding become active. False if no one holds it. */
 export async function activate(ctx: LifecycleCtx, meetingId: number, bot: StartedBot): Promise<boolean> {
   const ts = now(ctx);
-  return ctx.db.tx(async (tx) => {
+  const held = await ctx.db.tx(async (tx) => {
     const updated = await tx.query(
       `UPDATE meetings SET status = 'active', bot_container_id = $2, start_time = $3, updated_at = $3,
               wholesaler_meeting_id = $4, adopted = $5, clock_offset_ms = $6, start_queued_at = NULL,
@@ -182,10 +221,15 @@ export async function activate(ctx: LifecycleCtx, meetingId: number, bot: Starte
     await tx.query("UPDATE meetings SET status = 'stopping', updated_at = $2 WHERE id = $1", [meetingId, ts]);
     return false;
   });
+  await changed(ctx, { meetings: [meetingId] });
+  return held;
 }
 
 /** The wholesaler refused the leader's start: the claim and every holding waiting on it go, using up no quota. */
-export async function abandonClaim(ctx: Pick<LifecycleCtx, "db">, meetingId: number): Promise<void> {
+export async function abandonClaim(
+  ctx: Pick<LifecycleCtx, "db" | "onHoldingsChanged">,
+  meetingId: number,
+): Promise<void> {
   await ctx.db.tx(async (tx) => {
     // The claim's row lock first: a request attaching right now either commits before us (and its holding goes
     // too) or finds the claim gone afterwards.
@@ -199,12 +243,13 @@ export async function abandonClaim(ctx: Pick<LifecycleCtx, "db">, meetingId: num
       [meetingId],
     );
   });
+  await changed(ctx, { meetings: [meetingId] });
 }
 
 /** A queued start that never got a bot: the meeting and its holdings end as failed, with the reason shown. */
 export async function failStart(ctx: LifecycleCtx, meetingId: number, reason: string): Promise<boolean> {
   const ts = now(ctx);
-  return ctx.db.tx(async (tx) => {
+  const failed = await ctx.db.tx(async (tx) => {
     const res = await tx.query(
       `UPDATE meetings SET status = 'failed', final_status = 'failed', end_time = $2, updated_at = $2,
               failure_reason = $3, transcript_cached = true, upstream_deleted = true, start_queued_at = NULL
@@ -221,6 +266,8 @@ export async function failStart(ctx: LifecycleCtx, meetingId: number, reason: st
     await notifyHolders(ctx, tx, meetingId);
     return true;
   });
+  if (failed) await changed(ctx, { meetings: [meetingId] });
+  return failed;
 }
 
 /**
@@ -233,7 +280,7 @@ export async function release(
   meetingId: number,
 ): Promise<{ released: boolean; stop: StopOrder | null }> {
   const ts = now(ctx);
-  return ctx.db.tx(async (tx) => {
+  const result = await ctx.db.tx(async (tx) => {
     const m = await tx.query<{
       status: string;
       platform: string;
@@ -293,6 +340,8 @@ export async function release(
     }
     return { released: true, stop: null };
   });
+  if (result.released) await changed(ctx, { users: [userId], meetings: [meetingId] });
+  return result;
 }
 
 /** Appends the spans of the matching open, started holdings to the usage ledger, ending at `endTs`. */
@@ -326,6 +375,7 @@ export async function removeHolding(
     if (holders.rows.length > 0 || !m || !m.upstream_deleted) return;
     await purge(tx, meetingId);
   });
+  await changed(ctx, { users: [userId], meetings: [meetingId] });
   return stop;
 }
 
@@ -403,6 +453,7 @@ export async function storeFinal(
       [meetingId, JSON.stringify(agg.participants), JSON.stringify(agg.languages)],
     );
   });
+  await changed(ctx, { meetings: [meetingId] });
 }
 
 /** The wholesaler's copy is gone (or was never ours to delete): notify the holders; purge if none is left. */
@@ -420,6 +471,7 @@ export async function markUpstreamDeleted(ctx: LifecycleCtx, meetingId: number):
     // Everyone deleted their record while the bot was live: the transcript goes with the last of them.
     if (anyHolder.rows.length === 0) await purge(tx, meetingId);
   });
+  await changed(ctx, { meetings: [meetingId] });
 }
 
 async function notifyHolders(ctx: LifecycleCtx, tx: Queryable, meetingId: number): Promise<void> {
@@ -441,5 +493,6 @@ export async function stopUnheld(ctx: LifecycleCtx, meetingId: number): Promise<
     [meetingId, now(ctx)],
   );
   const m = res.rows[0];
+  if (m) await changed(ctx, { meetings: [meetingId] });
   return m ? { meetingId, platform: m.platform, nativeMeetingId: m.platform_specific_id } : null;
 }

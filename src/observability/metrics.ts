@@ -13,6 +13,8 @@ export interface MetricsSources {
   queues: string[];
   queueDepth(name: string): Promise<number>;
   queueFailed(name: string): Promise<number>;
+  /** Database statements this process has sent (BEGIN/COMMIT included). */
+  dbStatements?(): number;
 }
 
 export interface HttpObservation {
@@ -81,6 +83,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       if (!sources) return;
       const now = sources.breakerState();
       for (const s of BREAKER_STATES) this.set({ state: s }, s === now ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: "retailer_db_statements_total",
+    help: "Database statements this process sent, BEGIN and COMMIT included (the bench reads it per request)",
+    registers,
+    collect() {
+      if (!sources?.dbStatements) return;
+      this.reset();
+      this.inc(sources.dbStatements());
     },
   });
   const transitions = new Counter({

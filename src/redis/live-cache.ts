@@ -19,7 +19,7 @@ export function createRedisLiveCache(
   clock: Clock,
   ttlMs: number,
   namespace: string,
-  onResult?: (hit: boolean) => void,
+  maxEntries = 1000,
 ): LiveCache {
   const sharedGet = async <T>(key: string, fetch: () => Promise<T>): Promise<T> => {
     // Namespaced by SERVICE_LAYER_ID: retailers sharing one Redis must not share meeting ids.
@@ -70,8 +70,8 @@ export function createRedisLiveCache(
       return fetch();
     }
   };
-  if (ttlMs <= 0) return createMemoryLiveCache(clock, 0, onResult);
+  if (ttlMs <= 0) return createMemoryLiveCache(clock, 0);
   // The in-process layer is shorter-lived than Redis so instances converge on the shared copy.
-  const local = createMemoryLiveCache(clock, Math.min(ttlMs, 250), onResult);
+  const local = createMemoryLiveCache(clock, Math.min(ttlMs, 250), maxEntries);
   return { get: (key, fetch) => local.get(key, () => get(key, fetch)) };
 }

@@ -26,6 +26,8 @@ export interface BotsCtx extends Ctx {
   /** How long a request waits for another request's in-flight wholesaler call for the same meeting. */
   followerWaitMs?: number;
   log?: { warn(o: object, msg?: string): void };
+  /** Drops cached views after each lifecycle commit (see LifecycleCtx). */
+  onHoldingsChanged?: lifecycle.LifecycleCtx["onHoldingsChanged"];
 }
 
 export type BotRequest = lifecycle.ClaimInput & { platform: Platform };
@@ -191,6 +193,7 @@ export async function reconfigureBot(
     "UPDATE user_meetings SET language = COALESCE($3, language), task = COALESCE($4, task), updated_at = $5 WHERE user_id = $1 AND meeting_id = $2",
     [userId, active.id, config.language ?? null, config.task ?? null, nowNaive(ctx)],
   );
+  await ctx.views?.invalidate({ users: [userId] });
   return "Reconfiguration request accepted and sent to the bot.";
 }
 

@@ -1,8 +1,10 @@
 import { type Clock, naiveFromMs } from "../clock.js";
 
 export { msFromTimestamp, naiveFromMs } from "../clock.js";
+import type { HoldingsCache } from "../cache/holdings.js";
 import type { Db } from "../db/client.js";
 import type { KeyCache } from "./key-cache.js";
+import type { UserMeetingRow } from "./meeting-views.js";
 import type { UserRow } from "./users.js";
 
 /** What every service verb needs; built once in deps.ts. */
@@ -11,6 +13,8 @@ export interface Ctx {
   clock: Clock;
   /** Verified API keys, by hash (see key-cache.ts). */
   keys?: KeyCache<UserRow>;
+  /** Per-user meeting views for hot reads (see src/cache/holdings.ts); changes must invalidate it. */
+  views?: HoldingsCache<UserMeetingRow>;
 }
 
 /** The clock's now as a naive UTC timestamp with microseconds, the way Vexa stores and prints times. */

@@ -1,5 +1,6 @@
 import { isoNaive, type Queryable } from "../db/client.js";
 import type { Platform } from "../errors.js";
+import type { Ctx } from "./context.js";
 
 /** Vexa's MeetingResponse, as one user sees one (possibly shared) meeting. */
 export interface MeetingView {
@@ -85,8 +86,23 @@ export async function latestUserMeeting(
       WHERE um.user_id = $1 AND m.platform = $2 AND m.platform_specific_id = $3${filter}
       ORDER BY um.created_at DESC, m.id DESC LIMIT 1`,
     params,
+    statuses ? "latest-user-meeting-in" : "latest-user-meeting",
   );
   return res.rows[0];
+}
+
+/**
+ * latestUserMeeting for hot reads: from the per-user view cache when there is one (every change to a holding
+ * drops its entries, on every instance, before the change is acknowledged to whoever made it).
+ */
+export function cachedUserMeeting(
+  ctx: Pick<Ctx, "db" | "views">,
+  userId: number,
+  platform: Platform,
+  nativeId: string,
+): Promise<UserMeetingRow | undefined> {
+  const load = () => latestUserMeeting(ctx.db, userId, platform, nativeId);
+  return ctx.views ? ctx.views.get(userId, `${platform}/${nativeId}`, load) : load();
 }
 
 const GOOGLE_MEET_ID = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;

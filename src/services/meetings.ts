@@ -43,6 +43,7 @@ export async function updateMeetingData(
     "UPDATE user_meetings SET data = data || $3::jsonb, updated_at = $4 WHERE user_id = $1 AND meeting_id = $2",
     [userId, meeting.id, JSON.stringify(patch), nowNaive(ctx)],
   );
+  await ctx.views?.invalidate({ users: [userId] });
   const updated = await latestUserMeeting(ctx.db, userId, platform, nativeId);
   if (!updated) throw notFoundFor(platform, nativeId);
   return meetingView(updated);

@@ -3,16 +3,17 @@ import { type Db, isoNaive } from "../db/client.js";
 import { notFound, type Platform } from "../errors.js";
 import { isLive } from "../meetings/statuses.js";
 import { readSegments, type Segment, storeSegments, toSegment } from "../meetings/transcript-store.js";
-import { type Anchor, inWindow } from "../meetings/window.js";
-import type { WholesalerClient } from "../upstream/client.js";
+import type { Anchor } from "../meetings/window.js";
+import type { RawTranscript, WholesalerClient } from "../upstream/client.js";
 import { UpstreamError } from "../upstream/errors.js";
 import type { Ctx } from "./context.js";
 import type { FinalTranscriptCache } from "./final-transcripts.js";
 import type { LiveCache } from "../cache/live-cache.js";
-import { constructMeetingUrl, latestUserMeeting, type UserMeetingRow } from "./meeting-views.js";
+import { cachedUserMeeting, constructMeetingUrl, type UserMeetingRow } from "./meeting-views.js";
+import { transcriptBytes, windowed } from "./transcript-body.js";
 
 export interface TranscriptsCtx extends Ctx {
-  client: Pick<WholesalerClient, "getTranscript">;
+  client: Pick<WholesalerClient, "getTranscriptRaw">;
   cache: LiveCache;
   finals?: FinalTranscriptCache;
   /** Minimum time between two checkpoints of one meeting. */
@@ -44,7 +45,28 @@ export async function getTranscript(
   platform: Platform,
   nativeId: string,
 ): Promise<{ transcript: TranscriptView; stale: boolean }> {
-  const m = await latestUserMeeting(ctx.db, userId, platform, nativeId);
+  const { head, segments, stale } = await resolve(ctx, userId, platform, nativeId);
+  return { transcript: { ...head, segments }, stale };
+}
+
+/**
+ * The same answer as response bytes. The segments' serialisation is shared by every reader of the transcript
+ * (and, with the cache off, reused while the wholesaler sends the same body): a hot read parses nothing,
+ * serialises nothing and copies nothing.
+ */
+export async function getTranscriptBytes(
+  ctx: TranscriptsCtx,
+  userId: number,
+  platform: Platform,
+  nativeId: string,
+): Promise<{ body: Buffer; stale: boolean }> {
+  const { head, segments, stale } = await resolve(ctx, userId, platform, nativeId);
+  return { body: transcriptBytes(head, segments), stale };
+}
+
+async function resolve(ctx: TranscriptsCtx, userId: number, platform: Platform, nativeId: string) {
+  // From the per-user view cache: a hot poll touches no database.
+  const m = await cachedUserMeeting(ctx, userId, platform, nativeId);
   if (!m) throw notFound(`Meeting not found for platform ${platform} and ID ${nativeId}`);
   let segments: Segment[];
   let stale = false;
@@ -66,34 +88,57 @@ export async function getTranscript(
   } else {
     segments = await readSegments(ctx.db, m.id);
   }
-  return {
-    transcript: {
-      id: m.id,
-      platform: m.platform,
-      native_meeting_id: m.platform_specific_id,
-      constructed_meeting_url: constructMeetingUrl(m.platform, m.platform_specific_id),
-      status: m.status,
-      start_time: isoNaive(m.start_time),
-      end_time: isoNaive(m.end_time),
-      segments: inWindow(segments, { from: m.window_from, to: m.window_to }, anchorOf(m, upstreamStart)),
-    },
-    stale,
+  // Keys in Vexa's order; the segments come last.
+  const head = {
+    id: m.id,
+    platform: m.platform,
+    native_meeting_id: m.platform_specific_id,
+    constructed_meeting_url: constructMeetingUrl(m.platform, m.platform_specific_id),
+    status: m.status,
+    start_time: isoNaive(m.start_time),
+    end_time: isoNaive(m.end_time),
   };
+  const window = { from: m.window_from, to: m.window_to };
+  return { head, segments: windowed(segments, window, anchorOf(m, upstreamStart)), stale };
 }
 
+interface LiveValue {
+  start_time: string | null;
+  segments: Segment[];
+}
+
+// The last body each meeting's wholesaler answer had, and what we made of it: an unchanged body (the usual
+// poll with the cache off) is neither parsed nor validated again, and keeps its shared serialisation.
+const lastBodies = new WeakMap<object, Map<number, { raw: RawTranscript; value: LiveValue }>>();
+
 /** The live transcript, shared by every reader of the meeting; `start_time` is the wholesaler's meeting start. */
-async function liveTranscript(
-  ctx: TranscriptsCtx,
-  m: UserMeetingRow,
-): Promise<{ start_time: string | null; segments: Segment[] }> {
+async function liveTranscript(ctx: TranscriptsCtx, m: UserMeetingRow): Promise<LiveValue> {
   const nativeId = m.platform_specific_id ?? "";
   const { value, fetched } = await ctx.cache.get(`transcript:${m.id}`, async () => {
-    const t = await ctx.client.getTranscript(m.platform, nativeId);
-    return { start_time: t.start_time ?? null, segments: t.segments.map(toSegment) };
+    let bodies = lastBodies.get(ctx);
+    if (!bodies) {
+      bodies = new Map();
+      lastBodies.set(ctx, bodies);
+    }
+    const last = bodies.get(m.id);
+    const raw = await ctx.client.getTranscriptRaw(
+      m.platform,
+      nativeId,
+      last ? { known: last.raw } : undefined,
+    );
+    if (last && raw === last.raw) return last.value;
+    const t = raw.transcript;
+    const v: LiveValue = { start_time: t.start_time ?? null, segments: t.segments.map(toSegment) };
+    bodies.delete(m.id);
+    if (bodies.size >= LAST_BODIES) bodies.delete(bodies.keys().next().value as number);
+    bodies.set(m.id, { raw, value: v });
+    return v;
   });
   if (fetched) maybeCheckpoint(ctx, m.id, value.segments);
   return value;
 }
+
+const LAST_BODIES = 1000;
 
 /**
  * Where segments without absolute times are placed from: the wholesaler's meeting start (its clock), else our

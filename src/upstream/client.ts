@@ -106,8 +106,15 @@ export interface WholesalerClient {
   listMeetings(opts?: CallOptions): Promise<UpstreamMeeting[]>;
   /** GET /transcripts/{platform}/{native_meeting_id}. */
   getTranscript(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<UpstreamTranscript>;
-  /** Same call, also returning the exact body text. */
-  getTranscriptRaw(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<RawTranscript>;
+  /**
+   * Same call, also returning the exact body text. With `known` (an earlier answer), an identical body is
+   * answered with that very object, without parsing or validating it again.
+   */
+  getTranscriptRaw(
+    platform: string,
+    nativeMeetingId: string,
+    opts?: CallOptions & { known?: RawTranscript },
+  ): Promise<RawTranscript>;
   /** DELETE /meetings/{platform}/{native_meeting_id}; a 404 counts as already deleted. */
   deleteMeeting(platform: string, nativeMeetingId: string, opts?: CallOptions): Promise<void>;
   /** Current Vexa's GET /auth/me (our key's user and scopes); a baseline wholesaler answers `unsupported`. */
@@ -140,6 +147,8 @@ interface CallSpec<T> {
   idempotent: boolean;
   /** Undefined: the body is not inspected (the caller discards it). */
   validator?: Validator<T>;
+  /** A body already parsed and validated: the same text again is answered with its value, unparsed. */
+  known?: { raw: string; value: T };
 }
 
 const REDACTED = "[redacted]";
@@ -293,6 +302,10 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
       return { value: undefined as T, raw, sentMs, receivedMs };
     }
+    if (spec.known && spec.known.raw === raw) {
+      emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
+      return { value: spec.known.value, raw, sentMs, receivedMs };
+    }
     let parsed: unknown;
     let parsedOk = true;
     try {
@@ -393,8 +406,9 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
   async function getTranscriptRaw(
     platform: string,
     nativeMeetingId: string,
-    co?: CallOptions,
+    co?: CallOptions & { known?: RawTranscript },
   ): Promise<RawTranscript> {
+    const known = co?.known;
     const r = await call(
       {
         method: "GET",
@@ -402,9 +416,11 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         path: path(`/transcripts/${seg(platform)}/${seg(nativeMeetingId)}`),
         idempotent: true,
         validator: validators.transcript,
+        ...(known ? { known: { raw: known.raw, value: known.transcript } } : {}),
       },
       co,
     );
+    if (known && r.raw === known.raw) return known;
     return { transcript: r.value, raw: r.raw };
   }
 

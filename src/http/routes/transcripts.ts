@@ -1,6 +1,5 @@
 import type { Platform } from "../../errors.js";
-import type { Segment } from "../../meetings/transcript-store.js";
-import { getTranscript, type TranscriptView } from "../../services/transcripts.js";
+import { getTranscriptBytes, type TranscriptView } from "../../services/transcripts.js";
 import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";
 import type { AppDeps } from "../deps.js";
@@ -8,20 +7,6 @@ import { errorResponses, MeetingParams } from "../schemas/common.js";
 import { TranscriptSchema } from "../schemas/meetings.js";
 
 export const STALE_HEADER = "x-transcript-stale";
-
-// The segments array is shared by every reader of a cached transcript: serialise it once, not per request.
-const segmentsJson = new WeakMap<Segment[], string>();
-
-/** The TranscriptionResponse text, keys in Vexa's order (segments already carry theirs). */
-function transcriptJson(t: TranscriptView): string {
-  const { segments, ...head } = t;
-  let json = segmentsJson.get(segments);
-  if (json === undefined) {
-    json = JSON.stringify(segments);
-    segmentsJson.set(segments, json);
-  }
-  return `${JSON.stringify(head).slice(0, -1)},"segments":${json}}`;
-}
 
 export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
   const preValidation = requireUser(deps.ctx, "collector");
@@ -41,7 +26,7 @@ export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { platform, native_meeting_id } = request.params;
-      const { transcript, stale } = await getTranscript(
+      const { body, stale } = await getTranscriptBytes(
         deps.transcriptsCtx,
         principal(request).id,
         platform as Platform,
@@ -49,8 +34,9 @@ export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
       );
       if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
       reply.type("application/json; charset=utf-8");
-      // safe because Fastify sends a string as it is: the schema still documents (and tests check) its shape.
-      return reply.send(transcriptJson(transcript) as unknown as TranscriptView);
+      // Shared bytes, sent as they are (Fastify never re-serialises a Buffer); the schema still documents (and
+      // tests check) their shape.
+      return reply.send(body as unknown as TranscriptView);
     },
   );
 }
