@@ -502,11 +502,11 @@ async function floorRun(
   warmS: number,
   status = 200,
 ): Promise<LoadResult> {
-  const file = join(work, `floor-${name}.json`);
+  const file = join(work, `floor-${name.replace(/[^\w=-]+/g, "_")}.json`);
   writeFileSync(file, body);
   const port = await freePort();
   const child = startChild(
-    `floor-${name}`,
+    `floor-${name.replace(/[^\w=-]+/g, "_")}`,
     ["--import", "tsx", join(ROOT, "bench", "floor-server.ts")],
     { BODY_FILE: file, STATUS: String(status), PORT: String(port) },
     join(work, "logs"),
