@@ -4,18 +4,14 @@ import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { createOpsSampler } from "./console/sampler.js";
-import { createMemorySignInThrottle } from "./console/throttle.js";
+import { createMemorySignInThrottle, sharedSignInThrottle } from "./console/throttle.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import type { AppDeps } from "./http/deps.js";
 import { httpMetricsHook } from "./http/metrics-hook.js";
 import type { OpsDeps } from "./http/routes/health.js";
-import {
-  authFailureHook,
-  type BucketLimits,
-  createMemoryRateLimiter,
-  rateLimitHook,
-} from "./http/rate-limit.js";
+import { type BucketLimits, createMemoryRateLimiter } from "./cache/rate-limiter.js";
+import { authFailureHook, rateLimitHook } from "./http/rate-limit.js";
 import type { FinalizeStep } from "./jobs/finalize-meeting.js";
 import { FINALIZE_QUEUE, NOTIFY_QUEUE, START_QUEUE } from "./meetings/queues.js";
 import { createJobQueue, type JobQueue } from "./jobs/queue.js";
@@ -234,8 +230,8 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       ? createRedisRateLimiter(redis, limits, { fallback: local, health: redisHealth })
       : local;
   };
-  if (config.authFailureLimit.perSecond > 0)
-    hooks.push(authFailureHook(limiter(config.authFailureLimit), metrics.rateLimited));
+  const authFailures = config.authFailureLimit.perSecond > 0 ? limiter(config.authFailureLimit) : undefined;
+  if (authFailures) hooks.push(authFailureHook(authFailures, metrics.rateLimited));
   if (config.rateLimit.perSecond > 0)
     hooks.push(rateLimitHook(limiter(config.rateLimit), metrics.rateLimited));
 
@@ -259,7 +255,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       capabilities,
       queue,
       lifecycle: { ...lifecycle, log: logger, onOrphanStopped: metrics.orphanBotStopped },
-      throttle: createMemorySignInThrottle(clock),
+      throttle: authFailures ? sharedSignInThrottle(authFailures) : createMemorySignInThrottle(clock),
     },
     transcriptsCtx: {
       ...ctx,

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
-import { createMemoryRateLimiter } from "../http/rate-limit.js";
+import { createMemoryRateLimiter, type RateLimiter } from "../cache/rate-limiter.js";
+import { authFailureKey } from "../http/rate-limit.js";
 
 /** Failed admin-token sign-ins per client address. */
 export interface SignInThrottle {
@@ -28,6 +29,22 @@ export function createMemorySignInThrottle(
     async failed(address) {
       const r = await limiter.take(`console-sign-in:${address}`);
       if (!r.allowed) until.set(address, clock.now() + r.retryAfterSeconds * 1000);
+    },
+  };
+}
+
+/**
+ * Sign-in failures drawn from the same per-address bucket as wrong API and admin keys (shared through Redis
+ * when configured), so the console is no side door for guessing the admin token.
+ */
+export function sharedSignInThrottle(limiter: RateLimiter): SignInThrottle {
+  return {
+    async blockedFor(address) {
+      const r = await limiter.take(authFailureKey(address), 0);
+      return r.allowed ? 0 : r.retryAfterSeconds;
+    },
+    async failed(address) {
+      await limiter.take(authFailureKey(address), 1);
     },
   };
 }

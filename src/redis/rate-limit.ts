@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type BucketLimits, type RateLimiter, retryAfter } from "../http/rate-limit.js";
+import { type BucketLimits, type RateLimiter, retryAfter } from "../cache/rate-limiter.js";
 import type { RedisHealth } from "./health.js";
 
 /**

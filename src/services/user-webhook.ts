@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { validationError } from "../errors.js";
-import { isRefusedWebhookTarget } from "../webhooks/ssrf.js";
+import { isRefusedWebhookTarget } from "../net/ssrf.js";
 import type { Ctx } from "./context.js";
 import { type UserRow, type UserView, userView } from "./users.js";
 

@@ -3,7 +3,7 @@ import { Agent, request } from "undici";
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/client.js";
 import { meetingView, USER_MEETING_SELECT, type UserMeetingRow } from "../services/meeting-views.js";
-import { BlockedTargetError, isBlockedAddress, resolvePublicTarget } from "./ssrf.js";
+import { BlockedTargetError, isBlockedAddress, resolvePublicTarget } from "../net/ssrf.js";
 import { standardSignature, vexaSignature } from "./verify.js";
 
 export interface NotifierDeps {
@@ -14,8 +14,6 @@ export interface NotifierDeps {
   /** Called with each attempt's outcome (delivered, failed, rejected, blocked), for metrics. */
   onDelivery?: (outcome: string) => void;
 }
-
-export class PermanentDeliveryFailure extends Error {}
 
 /**
  * Sends one user the baseline flat meeting payload (their own view), signed both the Standard Webhooks way and

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import { bucketKey, createMemoryRateLimiter } from "../../src/http/rate-limit.js";
+import { createMemoryRateLimiter } from "../../src/cache/rate-limiter.js";
+import { bucketKey } from "../../src/http/rate-limit.js";
 import { createRedisHealth } from "../../src/redis/health.js";
 import { createRedisRateLimiter } from "../../src/redis/rate-limit.js";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../helpers/app.js";

@@ -11,7 +11,7 @@ import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUserNotifier } from "../../src/webhooks/notify.js";
 import { networkInterfaces } from "node:os";
-import { isBlockedAddress, isPublicUnicast } from "../../src/webhooks/ssrf.js";
+import { isBlockedAddress, isPublicUnicast } from "../../src/net/ssrf.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
