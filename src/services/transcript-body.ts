@@ -36,8 +36,10 @@ export function windowed(segments: Segment[], w: Window, anchor: Anchor): Segmen
 /** The TranscriptionResponse bytes: `head`'s keys in Vexa's order, then the (shared) segments. */
 export function transcriptBytes(head: Record<string, unknown>, segments: Segment[]): Buffer {
   const headJson = JSON.stringify(head);
-  return memo(segments, `b\u0000${headJson}`, () => {
-    const json = memo(segments, "json", () => JSON.stringify(segments));
-    return Buffer.from(`${headJson.slice(0, -1)},"segments":${json}}`);
-  });
+  const json = memo(segments, "json", () => JSON.stringify(segments));
+  const build = () => Buffer.from(`${headJson.slice(0, -1)},"segments":${json}}`);
+  // A large transcript keeps one serialisation, not one copy per distinct head (up to PER_TRANSCRIPT of them).
+  return json.length > MAX_MEMO_BYTES ? build() : memo(segments, `b\u0000${headJson}`, build);
 }
+
+const MAX_MEMO_BYTES = 256 * 1024;
