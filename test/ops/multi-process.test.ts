@@ -143,7 +143,9 @@ describe.skipIf(!hasPg)("two api-gateway processes and a bot-manager process beh
       .filter(([, p]) => p.logs.some((l) => l.msg === "meeting finalized"))
       .map(([name]) => name);
     expect(finalizedBy).toEqual(["bm"]);
-    expect(procs.gw1.logs.some((l) => l.req?.url === "/webhooks/meeting-finished")).toBe(true);
+    expect(procs.gw1.logs.some((l) => l.msg === "request" && l.url === "/webhooks/meeting-finished")).toBe(
+      true,
+    );
 
     const transcript = await call(urls.gw1, "GET", `/transcripts/google_meet/${native}`, key);
     expect(transcript.status, transcript.raw).toBe(200);
