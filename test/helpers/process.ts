@@ -70,7 +70,7 @@ export function spawnRetailer(env: Record<string, string>, args: string[] = []):
     logs,
     stderr: () => err,
     exited,
-    async waitReady(url, timeoutMs = 30_000) {
+    async waitReady(url, timeoutMs = 90_000) {
       const until = Date.now() + timeoutMs;
       while (Date.now() < until) {
         if (done) throw new Error(`process exited before ${url} answered: ${describe()}`);

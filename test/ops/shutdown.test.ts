@@ -79,7 +79,7 @@ describe("graceful shutdown of a real process", () => {
       sandbox.faults.reset();
       await p.stop();
     }
-  }, 60_000);
+  }, 150_000);
 
   it("exits 1 once SHUTDOWN_TIMEOUT_MS has passed, even if a request is still running", async () => {
     const [gw, admin] = [await freePort(), await freePort()];
@@ -130,5 +130,5 @@ describe("graceful shutdown of a real process", () => {
       sandbox.faults.reset();
       await p.stop();
     }
-  }, 60_000);
+  }, 150_000);
 });
