@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { finalizeMeeting } from "../../src/jobs/finalize-meeting.js";
 import { reconcileMeetings } from "../../src/jobs/reconcile.js";
+import { toBaselineStatus } from "../../src/upstream/statuses.js";
 import { startTestApp, type TestApp, VEXA_FLAVORS } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
@@ -51,7 +52,7 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       t = await startTestApp(
         leg,
         { RECONCILE_INTERVAL_SECONDS: "3600" },
-        { clock, sandbox: { stopDelayMs: 1000 } },
+        { clock, vexa, sandbox: { stopDelayMs: 1000, joinDelayMs: 500 } },
       );
     });
     afterAll(async () => t.close());
@@ -79,7 +80,7 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       await waitFor(async () => (await statusOf(t, b.key, native)) === "active", 20_000, "queued start");
       expect(await statusOf(t, c.key, native)).toBe("active");
       const room = await upstreamRoom(t, native);
-      expect(room.filter((m) => m.status === "active")).toHaveLength(1);
+      expect(room.filter((m) => toBaselineStatus(m.status) === "active")).toHaveLength(1);
       expect(room).toHaveLength(2); // the old one and exactly one new one
     });
 
@@ -134,9 +135,12 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       });
       expect([ours.status, theirs.status]).toEqual([201, 201]);
       const summary = await reconcileMeetings(deps());
-      expect(summary.orphansStopped).toBe(1);
-      expect((await upstreamRoom(t, "orp-hanb-otx"))[0]?.status).toBe("stopping");
-      expect((await upstreamRoom(t, "oth-erbo-txx"))[0]?.status).toBe("active");
+      // Current Vexa drops service_layer_id, so there an unrecorded bot cannot be told to be ours: left alone.
+      const tagged = vexa === "baseline";
+      expect(summary.orphansStopped).toBe(tagged ? 1 : 0);
+      const status = async (id: string) => toBaselineStatus((await upstreamRoom(t, id))[0]?.status ?? "");
+      expect(await status("orp-hanb-otx")).toBe(tagged ? "stopping" : "active");
+      expect(await status("oth-erbo-txx")).toBe("active");
       const metrics = await t.deps.metrics.render();
       expect(metrics).toMatch(/retailer_orphan_bots_stopped_total \d/);
     });
@@ -164,7 +168,7 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       t.sandbox.resetCalls();
       expect(await finalizeMeeting(deps(), mine.body.id)).toBe("finalized");
       expect(t.sandbox.calls()[DEL_MEETING] ?? 0).toBe(0);
-      expect((await upstreamRoom(t, native)).map((m) => m.status)).toContain("active");
+      expect((await upstreamRoom(t, native)).map((m) => toBaselineStatus(m.status))).toContain("active");
       expect(await statusOf(t, u.key, native)).toBe("completed");
     });
 
@@ -175,10 +179,12 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
         key: u.key,
         body: { platform: "google_meet", native_meeting_id: native },
       });
-      t.sandbox.faults.set("PUT /bots/{platform}/{native_meeting_id}/config", {
-        errorStatus: 404,
-        detail: "Not Found",
-      });
+      // Current Vexa has no such route; a baseline sandbox is made to answer as it does.
+      if (vexa === "baseline")
+        t.sandbox.faults.set("PUT /bots/{platform}/{native_meeting_id}/config", {
+          errorStatus: 404,
+          detail: "Not Found",
+        });
       try {
         const res = await t.call("PUT", `/bots/google_meet/${native}/config`, {
           key: u.key,
