@@ -27,7 +27,7 @@ describe("migrations", async () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // an on-disk PGlite database is created from scratch here (about 13 s of CPU)
 
   it.skipIf(!hasPg)(
     "are safe from several processes at once on PostgreSQL, with Vexa's columns",
