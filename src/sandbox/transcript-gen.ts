@@ -266,7 +266,10 @@ export class Transcript {
       text = slot.draft && !revised ? slot.draft : slot.words;
     }
     const firstTick = Math.ceil((lastUpdate + IMMUTABLE_AFTER_US - this.sessionStartUs) / FLUSH_TICK_US);
-    const flushAt = this.sessionStartUs + firstTick * FLUSH_TICK_US + 1 + ((slot.k * 7919) % 40_000);
+    const tickAt = this.sessionStartUs + firstTick * FLUSH_TICK_US + 1 + ((slot.k * 7919) % 40_000);
+    // When the meeting ends everything still unflushed is written at once (in the millisecond its end falls in,
+    // which the clock already shows), so a final transcript is all stamped.
+    const flushAt = this.endUs === null ? tickAt : Math.min(tickAt, Math.floor(this.endUs / 1000) * 1000);
     const immutable = nowUs >= flushAt;
     const createdAt = immutable ? naiveIso(flushAt) : null;
     return {

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { legs } from "../helpers/db.js";
 import {
+  addSpokenSegments,
   createWorld,
   type DeleteRecord,
   expectKilled,
@@ -15,14 +16,14 @@ import {
   kill9,
   meetId,
   meetingStates,
-  newUser,
   type Node,
+  newUser,
   ports,
   sameTranscript,
   startNode,
   storedSegments,
-  waitFor,
   type World,
+  waitFor,
 } from "./support.js";
 
 const hasPg = (await legs()).includes("pg");
@@ -179,8 +180,7 @@ describe.skipIf(!hasPg)("kill -9 during finalization (PostgreSQL, real processes
           m.meetingId = res.body.id;
         }
       }
-      await new Promise((r) => setTimeout(r, 1200));
-      for (const m of plan) w.sandbox.addSegments("google_meet", m.native, 400);
+      for (const m of plan) await addSpokenSegments(w, m.native, 400);
       for (const m of plan) {
         for (const h of m.holders) {
           const res = await http(first.url, "DELETE", `/bots/google_meet/${m.native}`, { key: h.key });
@@ -196,12 +196,15 @@ describe.skipIf(!hasPg)("kill -9 during finalization (PostgreSQL, real processes
         expect(deletesAtCrash, "no upstream DELETE before the restart").toBe(0);
         expect(atCrash.filter((s) => s.cached)).toEqual([]);
       } else if (step === "stored") {
-        // The transcript is committed, the wholesaler's copy untouched.
+        // The transcript and the meeting's end are one commit; the wholesaler's copy is untouched.
         expect(deletesAtCrash, "no upstream DELETE before the restart").toBe(0);
         const cached = atCrash.filter((s) => s.cached);
         expect(cached.length, "at least one transcript committed before the crash").toBeGreaterThan(0);
         for (const s of cached)
-          expect(s.status, "the meeting is not marked ended before its delete").not.toBe("completed");
+          expect(s, "ended with its transcript, not yet deleted upstream").toMatchObject({
+            status: "completed",
+            deleted: false,
+          });
       } else {
         expect(deletesAtCrash, "the crash came right after a delete").toBeGreaterThan(0);
         expect(atCrash.filter((s) => s.deleted).length).toBeGreaterThan(0);
@@ -288,8 +291,7 @@ describe.skipIf(!hasPg)("kill -9 during finalization (PostgreSQL, real processes
         m.meetingId = res.body.id;
       }
     }
-    await new Promise((r) => setTimeout(r, 1200));
-    for (const m of plan) w.sandbox.addSegments("google_meet", m.native, 300 + Math.floor(random() * 1500));
+    for (const m of plan) await addSpokenSegments(w, m.native, 300 + Math.floor(random() * 1500));
 
     // Meetings end in waves while the process is being killed: some webhooks reach a dead process (the
     // reconciler must heal those), some jobs die mid-pull, mid-store, mid-delete or mid-notification.

@@ -13,15 +13,15 @@ import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/proces
 import { redisAnswers } from "../helpers/services.js";
 import {
   createWorld,
-  http,
   type Http,
+  http,
   meetId,
   meetingStates,
   newUser,
   sameTranscript,
   storedSegments,
-  waitFor,
   type World,
+  waitFor,
 } from "./support.js";
 
 const hasPg = (await legs()).includes("pg");

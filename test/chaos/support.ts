@@ -4,8 +4,8 @@
  * receiver, a private PostgreSQL schema, and real retailer processes (`node --import tsx src/main.ts`).
  */
 import pg from "pg";
-import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { readSegments } from "../../src/meetings/transcript-store.js";
+import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -71,6 +71,22 @@ export async function createWorld(sandboxOpts: Partial<SandboxOptions> = {}): Pr
   const deletes: DeleteRecord[] = [];
   const finals = new Map<string, Seg[]>();
   const pending = new WeakMap<object, DeleteRecord>();
+  // The transcript last served to the retailer per native id: a segment it was shown without created_at is one
+  // the retailer stamps itself, even if the wholesaler flushed it (stamping it) before the delete.
+  const lastServed = new Map<string, Seg[]>();
+  sandbox.app.addHook("onSend", async (request, reply, payload) => {
+    const m = /^\/transcripts\/([^/]+)\/([^/?]+)/.exec(request.url);
+    if (request.method !== "GET" || !m || request.headers["x-chaos-probe"] || reply.statusCode !== 200)
+      return payload;
+    try {
+      if (typeof payload === "string") {
+        lastServed.set(decodeURIComponent(m[2] ?? ""), (JSON.parse(payload) as { segments: Seg[] }).segments);
+      }
+    } catch {
+      // A deliberately garbled body (fault injection) showed the retailer nothing.
+    }
+    return payload;
+  });
 
   // Registered before listen: every DELETE /meetings is checked against the retailer's committed state first.
   sandbox.app.addHook("onRequest", async (request) => {
@@ -87,12 +103,20 @@ export async function createWorld(sandboxOpts: Partial<SandboxOptions> = {}): Pr
     const upstream = await sandbox.app.inject({
       method: "GET",
       url: `/transcripts/${encodeURIComponent(platform)}/${encodeURIComponent(nativeId)}`,
-      headers: { "x-api-key": sandboxKey },
+      headers: { "x-api-key": sandboxKey, "x-chaos-probe": "1" },
     });
     let count: number | undefined;
     if (upstream.statusCode === 200) {
       const segments = (upstream.json() as { segments: Seg[] }).segments;
-      finals.set(nativeId, segments);
+      const shown = new Map(
+        (lastServed.get(nativeId) ?? []).map((s) => [s.absolute_start_time ?? s.start, s]),
+      );
+      finals.set(
+        nativeId,
+        segments.map((s) =>
+          shown.get(s.absolute_start_time ?? s.start)?.created_at === null ? { ...s, created_at: null } : s,
+        ),
+      );
       count = segments.length;
     }
     const record: DeleteRecord = {
@@ -300,6 +324,23 @@ export function sameTranscript(stored: Seg[], final: Seg[]): string | null {
     if (ca !== null && cb !== null && ca !== cb) return `segment ${i} created_at ${ca} != ${cb}`;
   }
   return null;
+}
+
+/**
+ * Adds finished segments to a live meeting once its bot hears audio (1-3 s after it joins): before that there is
+ * no stretch of the meeting they could have been spoken in.
+ */
+export async function addSpokenSegments(w: World, nativeId: string, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      w.sandbox.addSegments("google_meet", nativeId, count);
+      return;
+    } catch (err) {
+      if (!(err instanceof Error && /no room/.test(err.message)) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Waits for a SIGKILLed process to be gone; fails if it exited any other way. */

@@ -123,6 +123,10 @@ describe("GET /transcripts (baseline §3.7)", () => {
     await h.api("DELETE", "/bots/google_meet/abc-defg-hij");
     h.sandbox.advance?.(1500);
     const ended = (await h.api("GET", PATH)).body;
+    expect(ended.status).toBe("completed");
+    // Vexa flushes what is still unflushed when the meeting ends: the final transcript is stamped at once.
+    expect(ended.segments.filter((s: any) => s.created_at === null)).toEqual([]);
+    for (const s of ended.segments.slice(-20)) expect(s.created_at <= ended.end_time).toBe(true);
     h.sandbox.advance?.(3_600_000);
     const later = (await h.api("GET", PATH)).body;
     expect(performance.now() - t0).toBeLessThan(2000);
