@@ -5,7 +5,7 @@ COMPOSE ?= docker compose
 
 ## Copy env-example.retailer to .env (only if .env is absent) and start the stack.
 setup-retailer:
-	@if [ ! -f .env ]; then cp env-example.retailer .env && sed -i.bak "s/^ADMIN_API_TOKEN=change-me.*/ADMIN_API_TOKEN=$$(openssl rand -hex 32)/" .env && rm -f .env.bak && echo "Created .env from env-example.retailer (with a new ADMIN_API_TOKEN)"; else echo ".env exists; leaving it alone"; fi
+	@if [ ! -f .env ]; then cp env-example.retailer .env && sed -i.bak -e "s/^ADMIN_API_TOKEN=change-me.*/ADMIN_API_TOKEN=$$(openssl rand -hex 32)/" -e "s/^WHOLESALER_WEBHOOK_SECRET=change-me.*/WHOLESALER_WEBHOOK_SECRET=$$(openssl rand -hex 32)/" .env && rm -f .env.bak && echo "Created .env from env-example.retailer (with a new ADMIN_API_TOKEN and WHOLESALER_WEBHOOK_SECRET)"; else echo ".env exists; leaving it alone"; fi
 	$(COMPOSE) up -d --build
 	@echo "Retailer started: API http://localhost:8056 (docs at /docs), admin http://localhost:8057."
 	@echo "It runs against the sandbox wholesaler until you set VEXA_INFRA_API_URL and VEXA_INFRA_API_KEY in .env."

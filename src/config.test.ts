@@ -61,6 +61,15 @@ describe("loadConfig", () => {
     expect(loadConfig({}).adminApiToken).toBeUndefined();
   });
 
+  it("refuses the example file's placeholder secrets", () => {
+    expect(() => loadConfig({ ADMIN_API_TOKEN: "change-me-to-the-output-of-openssl-rand-hex-32" })).toThrow(
+      /ADMIN_API_TOKEN=<redacted>: is the example file's placeholder/,
+    );
+    expect(() => loadConfig({ WHOLESALER_WEBHOOK_SECRET: "real-secret,change-me-webhook-secret" })).toThrow(
+      /WHOLESALER_WEBHOOK_SECRET=<redacted>: is the example file's placeholder/,
+    );
+  });
+
   it("lists the allowed values of an enum variable", () => {
     expect(() => loadConfig({ ROLE: "boss" })).toThrow(
       /ROLE="boss": must be one of: all, api-gateway, admin-api, bot-manager/,

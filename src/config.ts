@@ -124,6 +124,7 @@ export const SECRET_VARIABLES = [
 export const DEFAULT_WHOLESALER_URL = "https://gateway.dev.vexa.ai";
 /** Long enough that guessing it is hopeless even without the failed-authentication throttle. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
+const PLACEHOLDER = "change-me";
 // Names @fastify/proxy-addr understands besides addresses and CIDR ranges.
 const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
 
@@ -263,6 +264,14 @@ function crossChecks(e: Env): [string, string][] {
     problems.push([
       "ADMIN_API_TOKEN",
       `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (generate one with: openssl rand -hex 32)`,
+    ]);
+  // env-example.retailer's placeholders are public: a copied file left unedited would let anyone in.
+  if (e.ADMIN_API_TOKEN?.startsWith(PLACEHOLDER))
+    problems.push(["ADMIN_API_TOKEN", `is the example file's placeholder; generate one with: openssl rand -hex 32`]);
+  if (parseList(e.WHOLESALER_WEBHOOK_SECRET).some((s) => s.startsWith(PLACEHOLDER)))
+    problems.push([
+      "WHOLESALER_WEBHOOK_SECRET",
+      "is the example file's placeholder; set the secret the wholesaler signs with (e.g. openssl rand -hex 32)",
     ]);
   // A real wholesaler without its key must not quietly become the simulator: users would be sold simulated bots.
   if (e.VEXA_INFRA_API_URL && e.VEXA_INFRA_API_URL !== "sandbox" && !e.VEXA_INFRA_API_KEY)
