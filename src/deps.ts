@@ -183,12 +183,15 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     onDelivery: metrics.webhookDelivery,
   });
   const crashAt = opts.crashAt ?? (config.chaosCrashAt ? killSelfAt(config.chaosCrashAt) : undefined);
+  // The baseline (no GET /auth/me) does not know current Vexa's optional bot fields; unknown yet: send them.
+  const takesBotOptions = () => capabilities.current().source !== "assumed";
   const lifecycle = {
     db,
     clock,
     client,
     queue,
     serviceLayerId: config.wholesaler.serviceLayerId,
+    takesBotOptions,
     onHoldingsChanged,
     ...(crashAt ? { crashAt } : {}),
   };
@@ -247,6 +250,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       queue,
       log: logger,
       serviceLayerId: config.wholesaler.serviceLayerId,
+      takesBotOptions,
       onHoldingsChanged,
     },
     eventsCtx: { db, clock, queue, secrets },

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError, PLATFORMS, platformEnumError, validationError } from "../errors.js";
 import type { Ctx } from "../services/context.js";
+import { presentedUserKey } from "./api-key.js";
 import { secretsEqual, type UserRow, verifyApiKey } from "../services/users.js";
 
 declare module "fastify" {
@@ -28,8 +29,7 @@ const fail = ([status, detail]: readonly [number, string]) =>
 export function requireUser(ctx: Ctx, style: AuthStyle) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     checkPlatformParam(request);
-    const key = request.headers["x-api-key"];
-    const token = Array.isArray(key) ? key[0] : key;
+    const token = presentedUserKey(request);
     if (!token) throw fail(STYLES[style].missing);
     const user = await verifyApiKey(ctx, token);
     if (!user) {

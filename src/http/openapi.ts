@@ -65,7 +65,7 @@ export function openApiDocument(kind: AppKind) {
             title: "Vexa API Gateway",
             version: VERSION,
             description:
-              "Vexa-compatible meeting-bot API served by the Vexa Retailer. User routes take `X-API-Key`; `/admin/*` takes `X-Admin-API-Key`.",
+              "Vexa-compatible meeting-bot API served by the Vexa Retailer. User routes take `X-API-Key` (or `Authorization: Bearer <key>`); `/admin/*` takes `X-Admin-API-Key`.",
           }
         : {
             title: "Vexa Admin API",

@@ -4,6 +4,7 @@ import ipaddr from "ipaddr.js";
 import type { FastifyRequest, FastifySchema } from "fastify";
 import type { RateLimiter } from "../cache/rate-limiter.js";
 import { AppError } from "../errors.js";
+import { presentedUserKey } from "./api-key.js";
 import type { App } from "./app.js";
 
 /** Buckets are keyed by a digest of the API key (never the key itself), distinct from the stored token hash. */
@@ -12,14 +13,19 @@ export function bucketKey(apiKey: string): string {
 }
 
 type Scheme = "ApiKeyAuth" | "AdminApiKeyAuth";
-const HEADER: Record<Scheme, string> = { ApiKeyAuth: "x-api-key", AdminApiKeyAuth: "x-admin-api-key" };
+const SCHEMES: Scheme[] = ["ApiKeyAuth", "AdminApiKeyAuth"];
+
+/** The key a request presents for its route's scheme (user keys also as Bearer, see api-key.ts). */
+function presentedKey(request: FastifyRequest, scheme: Scheme): string | undefined {
+  return scheme === "ApiKeyAuth" ? presentedUserKey(request) : headerValue(request, "x-admin-api-key");
+}
 
 /** The key scheme a route documents (user or admin), if any; health, metrics, docs and webhooks have none. */
 function schemeOf(schema: FastifySchema | undefined): Scheme | undefined {
   // safe because `security` is the OpenAPI field our route schemas carry for @fastify/swagger
   const security = (schema as { security?: Record<string, unknown>[] } | undefined)?.security;
   if (!Array.isArray(security)) return undefined;
-  return (Object.keys(HEADER) as Scheme[]).find((s) => security.some((entry) => s in entry));
+  return SCHEMES.find((s) => security.some((entry) => s in entry));
 }
 
 /** Routes documented with the user key scheme are limited per key; admin routes are not. */
@@ -62,7 +68,7 @@ export function rateLimitHook(limiter: RateLimiter, onLimited?: (app: string) =>
     document429(app, usesApiKey);
     app.addHook("onRequest", async (request) => {
       if (!usesApiKey(request.routeOptions.schema)) return;
-      const key = headerValue(request, "x-api-key");
+      const key = presentedUserKey(request);
       if (!key) return;
       const result = await limiter.take(bucketKey(key));
       if (result.allowed) return;
@@ -92,7 +98,7 @@ export function authFailureHook(limiter: RateLimiter, onLimited?: (app: string) 
     document429(app, (schema) => schemeOf(schema) !== undefined);
     app.addHook("onRequest", async (request) => {
       const scheme = schemeOf(request.routeOptions.schema);
-      if (!scheme || !headerValue(request, HEADER[scheme])) return;
+      if (!scheme || !presentedKey(request, scheme)) return;
       // request.ip honours X-Forwarded-For only from TRUSTED_PROXIES (Fastify's trustProxy).
       const key = authFailureKey(request.ip);
       const result = await limiter.take(key, 0);

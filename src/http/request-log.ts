@@ -20,7 +20,7 @@ export class RequestLog extends LogController {
     if (route && PROBES.has(route)) return;
     const line = {
       method: request.method,
-      url: request.url,
+      url: redactQueryKey(request.url),
       route: route ?? null,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
@@ -28,4 +28,9 @@ export class RequestLog extends LogController {
     if (error) request.log.error({ ...line, err: error }, "request failed while answering");
     else request.log.info(line, "request");
   }
+}
+
+/** `?api_key=` (accepted on /ws and the SSE stream) must not reach the logs. */
+export function redactQueryKey(url: string): string {
+  return url.includes("api_key=") ? url.replace(/([?&]api_key=)[^&#]*/g, "$1<redacted>") : url;
 }

@@ -1,5 +1,6 @@
 import { msFromTimestamp } from "../clock.js";
 import * as lifecycle from "../meetings/lifecycle.js";
+import type { BotOptions } from "../meetings/lifecycle.js";
 import { START_QUEUE_TIMEOUT_MS } from "../meetings/queues.js";
 import { startOnWholesaler } from "../meetings/upstream-bot.js";
 import { UpstreamError } from "../upstream/errors.js";
@@ -23,8 +24,10 @@ export async function startQueuedMeeting(
     bot_name: string | null;
     language: string | null;
     task: string | null;
+    bot_options: BotOptions | null;
   }>(
-    `SELECT m.platform, m.platform_specific_id, m.start_queued_at, um.bot_name, um.language, um.task
+    `SELECT m.platform, m.platform_specific_id, m.start_queued_at, um.bot_name, um.language, um.task,
+            um.bot_options
        FROM meetings m LEFT JOIN user_meetings um ON um.meeting_id = m.id AND um.user_id = m.user_id
       WHERE m.id = $1 AND m.status = 'requested'`,
     [meetingId],
@@ -38,6 +41,7 @@ export async function startQueuedMeeting(
     bot_name: m.bot_name,
     language: m.language,
     task: m.task,
+    options: m.bot_options,
   };
   let outcome: Awaited<ReturnType<typeof startOnWholesaler>> | UpstreamError;
   try {

@@ -30,6 +30,17 @@ export interface ClaimInput {
   bot_name?: string | null | undefined;
   language?: string | null | undefined;
   task?: string | null | undefined;
+  /** Current Vexa's optional bot fields, kept for a queued start; sent upstream only to a wholesaler that has them. */
+  options?: BotOptions | null | undefined;
+}
+
+export interface BotOptions {
+  meeting_url?: string;
+  passcode?: string;
+  recording_enabled?: boolean;
+  transcribe_enabled?: boolean;
+  transcription_tier?: string;
+  automatic_leave?: Record<string, unknown>;
 }
 
 /** leader: call the wholesaler now; follower: another request is calling it; attached: nothing left to do. */
@@ -112,11 +123,12 @@ export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput
     // Whoever attaches before the bot has started hears everything it hears: no lower bound.
     const from = active ? onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms) : null;
     await tx.query(
-      `INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, created_at, updated_at,
-                                  attached_at, start_time, window_from)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
+      `INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, bot_options, created_at,
+                                  updated_at, attached_at, start_time, window_from)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $8, $8, $9, $10)
        ON CONFLICT (user_id, meeting_id) DO UPDATE SET status = EXCLUDED.status, bot_name = EXCLUDED.bot_name,
-         language = EXCLUDED.language, task = EXCLUDED.task, created_at = EXCLUDED.created_at,
+         language = EXCLUDED.language, task = EXCLUDED.task, bot_options = EXCLUDED.bot_options,
+         created_at = EXCLUDED.created_at,
          updated_at = EXCLUDED.updated_at, attached_at = EXCLUDED.attached_at, start_time = EXCLUDED.start_time,
          window_from = EXCLUDED.window_from, window_to = NULL, end_time = NULL, detached_at = NULL`,
       [
@@ -140,6 +152,7 @@ const holdingFields = (input: ClaimInput) => [
   input.bot_name ?? null,
   input.language ?? null,
   input.task ?? null,
+  input.options ? JSON.stringify(input.options) : null,
 ];
 
 interface RoomMeeting {
@@ -173,9 +186,9 @@ const CREATE_SQL = `
     ON CONFLICT (platform, platform_specific_id) WHERE status IN (${HELD}) DO NOTHING
     RETURNING id),
   holding AS (
-    INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, created_at, updated_at,
-                               attached_at)
-    SELECT $1, id, 'requested', $6, $7, $8, $5, $5, $5 FROM created)
+    INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, bot_options, created_at,
+                               updated_at, attached_at)
+    SELECT $1, id, 'requested', $6, $7, $8, $9::jsonb, $5, $5, $5 FROM created)
   SELECT id, EXISTS (SELECT 1 FROM meetings WHERE platform = $2 AND platform_specific_id = $3
                         AND status = 'stopping') AS leaving
     FROM created`;

@@ -11,6 +11,8 @@ export interface UpstreamBotDeps {
   clock: Clock;
   client: Pick<WholesalerClient, "requestBot" | "listMeetings" | "clockOffsetMs">;
   serviceLayerId: string;
+  /** False when the wholesaler is known not to take current Vexa's optional bot fields (the baseline). */
+  takesBotOptions?: () => boolean;
 }
 
 /**
@@ -30,6 +32,7 @@ export async function startOnWholesaler(
       ...(input.bot_name ? { bot_name: input.bot_name } : {}),
       ...(input.language ? { language: input.language } : {}),
       ...(input.task ? { task: input.task } : {}),
+      ...(input.options && (deps.takesBotOptions?.() ?? true) ? { options: { ...input.options } } : {}),
     });
     // The client has just measured the offset on this very answer (its created_at, as tight as the round trip).
     return started(m, false, deps.client.clockOffsetMs());

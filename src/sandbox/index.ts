@@ -74,6 +74,8 @@ export interface Sandbox {
   tweaks: TweakControl;
   calls(): Record<string, number>;
   resetCalls(): void;
+  /** The last 100 POST /bots bodies as received (what the retailer sent upstream), oldest first. */
+  botRequests(): unknown[];
   webhookDeliveries(): WebhookDelivery[];
   /** Only with a ManualClock: advances it and runs due work (ends, webhooks); await idle() for the POSTs to land. */
   advance?(ms: number): void;
@@ -147,6 +149,12 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       sleeps.add(entry);
     });
   const app = createShell({ faults, counters, sleep, now: () => clock.now() });
+  const botRequests: unknown[] = [];
+  app.addHook("preHandler", async (request) => {
+    if (request.method !== "POST" || request.routeOptions.url !== "/bots") return;
+    botRequests.push(request.body);
+    if (botRequests.length > 100) botRequests.shift();
+  });
   if (current) registerCurrentRoutes(app, { state: current, apiKey: opts.apiKey, tweaks });
   else {
     const ctx = { state, apiKey: opts.apiKey, now: () => clock.now(), tweaks };
@@ -170,6 +178,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     tweaks,
     calls: () => Object.fromEntries(ROUTE_KEYS.map((k) => [k, counters.get(k) ?? 0])),
     resetCalls: () => counters.clear(),
+    botRequests: () => [...botRequests],
     webhookDeliveries: () => [...webhookSender.deliveries],
     ...(manual ? { advance: (ms: number) => manual.advance(ms) } : {}),
     endMeeting: async (platform, nativeId, status = "completed") =>

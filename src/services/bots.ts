@@ -23,6 +23,7 @@ export interface BotsCtx extends Ctx {
   >;
   queue: JobSender;
   serviceLayerId: string;
+  takesBotOptions?: () => boolean;
   /** How long a request waits for another request's in-flight wholesaler call for the same meeting. */
   followerWaitMs?: number;
   log?: { warn(o: object, msg?: string): void };

@@ -105,6 +105,23 @@ export function cachedUserMeeting(
   return ctx.views ? ctx.views.get(userId, `${platform}/${nativeId}`, load) : load();
 }
 
+/** The caller's holding of the meeting with this (retailer) id, through the view cache like cachedUserMeeting. */
+export function userMeetingById(
+  ctx: Pick<Ctx, "db" | "views">,
+  userId: number,
+  meetingId: number,
+): Promise<UserMeetingRow | undefined> {
+  const load = async () =>
+    (
+      await ctx.db.query<UserMeetingRow>(
+        `${USER_MEETING_SELECT} WHERE um.user_id = $1 AND um.meeting_id = $2`,
+        [userId, meetingId],
+        "user-meeting-by-id",
+      )
+    ).rows[0];
+  return ctx.views ? ctx.views.get(userId, `#${meetingId}`, load) : load();
+}
+
 const GOOGLE_MEET_ID = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 const ZOOM_ID = /^(\d{9,11})(?:\?pwd=(.+))?$/;
 

@@ -4,6 +4,7 @@ import { type BotsCtx, stopUpstream } from "./bots.js";
 import { type Ctx, nowNaive } from "./context.js";
 import {
   latestUserMeeting,
+  userMeetingById,
   type MeetingView,
   meetingView,
   USER_MEETING_SELECT,
@@ -11,12 +12,39 @@ import {
 } from "./meeting-views.js";
 import { userView, type UserView } from "./users.js";
 
-export async function listMeetings(ctx: Ctx, userId: number): Promise<MeetingView[]> {
+/** Current Vexa's `GET /meetings` filters; with none the answer is the baseline's (every meeting). */
+export interface MeetingFilter {
+  status?: string | undefined;
+  platform?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export async function listMeetings(
+  ctx: Ctx,
+  userId: number,
+  filter: MeetingFilter = {},
+): Promise<MeetingView[]> {
+  const params: unknown[] = [userId];
+  let where = "um.user_id = $1";
+  // The status is the caller's own view of the meeting (a user who left a shared bot sees it completed).
+  if (filter.status !== undefined) where += ` AND um.status = $${params.push(filter.status)}`;
+  if (filter.platform !== undefined) where += ` AND m.platform = $${params.push(filter.platform)}`;
+  let page = "";
+  if (filter.offset !== undefined) page += ` OFFSET $${params.push(filter.offset)}`;
+  if (filter.limit !== undefined) page += ` LIMIT $${params.push(filter.limit)}`;
   const res = await ctx.db.query<UserMeetingRow>(
-    `${USER_MEETING_SELECT} WHERE um.user_id = $1 ORDER BY um.created_at DESC, m.id DESC`,
-    [userId],
+    `${USER_MEETING_SELECT} WHERE ${where} ORDER BY um.created_at DESC, m.id DESC${page}`,
+    params,
   );
   return res.rows.map(meetingView);
+}
+
+/** Current Vexa's `GET /meetings/{id}`: the caller's own view of that meeting; anyone else's id is a 404. */
+export async function getMeetingById(ctx: Ctx, userId: number, meetingId: number): Promise<MeetingView> {
+  const row = await userMeetingById(ctx, userId, meetingId);
+  if (!row) throw notFound("Meeting not found");
+  return meetingView(row);
 }
 
 const notFoundFor = (platform: string, nativeId: string) =>

@@ -9,7 +9,12 @@ import { UpstreamError } from "../upstream/errors.js";
 import type { Ctx } from "./context.js";
 import type { FinalTranscriptCache } from "./final-transcripts.js";
 import type { LiveCache } from "../cache/live-cache.js";
-import { cachedUserMeeting, constructMeetingUrl, type UserMeetingRow } from "./meeting-views.js";
+import {
+  cachedUserMeeting,
+  constructMeetingUrl,
+  type UserMeetingRow,
+  userMeetingById,
+} from "./meeting-views.js";
 import { transcriptBytes, windowed } from "./transcript-body.js";
 
 export interface TranscriptsCtx extends Ctx {
@@ -64,10 +69,27 @@ export async function getTranscriptBytes(
   return { body: transcriptBytes(head, segments), stale };
 }
 
+/** Current Vexa's `GET /transcripts/by-id/{id}`: the same answer for the caller's meeting with that id. */
+export async function getTranscriptBytesById(
+  ctx: TranscriptsCtx,
+  userId: number,
+  meetingId: number,
+): Promise<{ body: Buffer; stale: boolean }> {
+  const m = await userMeetingById(ctx, userId, meetingId);
+  if (!m) throw notFound(`Meeting ${meetingId} not found`);
+  const { head, segments, stale } = await resolveRow(ctx, m);
+  return { body: transcriptBytes(head, segments), stale };
+}
+
 async function resolve(ctx: TranscriptsCtx, userId: number, platform: Platform, nativeId: string) {
   // From the per-user view cache: a hot poll touches no database.
   const m = await cachedUserMeeting(ctx, userId, platform, nativeId);
   if (!m) throw notFound(`Meeting not found for platform ${platform} and ID ${nativeId}`);
+  return resolveRow(ctx, m);
+}
+
+/** The user's view of one meeting's transcript: live, stale checkpoint or stored, cut to their window. */
+export async function resolveRow(ctx: TranscriptsCtx, m: UserMeetingRow) {
   let segments: Segment[];
   let stale = false;
   let upstreamStart = m.upstream_start_time;

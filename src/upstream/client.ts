@@ -75,6 +75,8 @@ export interface RequestBotInput {
   bot_name?: string;
   language?: string;
   task?: string;
+  /** Current Vexa's optional fields (meeting_url, passcode, …), sent as they are. */
+  options?: Record<string, unknown>;
 }
 
 export interface BotConfigInput {
@@ -434,6 +436,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       if (input.bot_name !== undefined) body.bot_name = input.bot_name;
       if (input.language !== undefined) body.language = input.language;
       if (input.task !== undefined) body.task = input.task;
+      if (input.options) Object.assign(body, input.options);
       const r = await call(
         {
           method: "POST",

@@ -2,8 +2,9 @@
  * Auth and tenant isolation for every route the apps register, generated from the route list (Fastify's onRoute):
  * a route added tomorrow is checked without anyone remembering to. Each route is public (listed below with its
  * reason), the operator console's (its own session), admin (`/admin/*`) or a user route (everything else), and:
- * - a user route answers a missing or bad `X-API-Key` with one of Vexa's auth errors, and shows another user's
- *   meeting to nobody else (404 on a path naming it; no trace of it in a listing);
+ * - a user route answers a missing or bad key (`X-API-Key` or `Authorization: Bearer`) with one of Vexa's auth
+ *   errors, and shows another user's meeting to nobody else, whichever way the key is sent (404 on a path naming
+ *   it, by platform and native id or by meeting id; no trace of it in a listing, filtered or not);
  * - an admin route refuses a user's key, wherever it is sent;
  * - a console page without a session sends the browser to sign in, and a console form post is refused.
  */
@@ -130,6 +131,8 @@ describe("every route's auth and isolation, from the route list", () => {
       expect.arrayContaining([
         "gateway POST /bots",
         "gateway GET /transcripts/{platform}/{native_meeting_id}",
+        "gateway GET /transcripts/by-id/{meeting_id}",
+        "gateway GET /meetings/{meeting_id}",
         "gateway PUT /user/webhook",
         "gateway GET /admin/users/{user_id}",
         "admin POST /admin/users",
@@ -142,21 +145,35 @@ describe("every route's auth and isolation, from the route list", () => {
     const wrong: string[] = [];
     for (const r of routes.filter((x) => classOf(x) === "user")) {
       const none = await send(r, {});
-      const bad = await send(r, { "x-api-key": "x".repeat(40) });
       const id = `${r.kind} ${r.method} ${r.path}`;
       if (![401, 403].includes(none.status) || !MISSING.includes(none.json?.detail))
         wrong.push(`${id} without a key: ${none.status} ${none.raw.slice(0, 120)}`);
-      if (bad.status !== 403 || !INVALID.includes(bad.json?.detail))
-        wrong.push(`${id} with a wrong key: ${bad.status} ${bad.raw.slice(0, 120)}`);
+      // A Bearer header that carries no key is no key at all.
+      const notBearer = await send(r, { authorization: "Basic eDp5" });
+      if (![401, 403].includes(notBearer.status) || !MISSING.includes(notBearer.json?.detail))
+        wrong.push(`${id} with a Basic header: ${notBearer.status} ${notBearer.raw.slice(0, 120)}`);
+      for (const headers of [
+        { "x-api-key": "x".repeat(40) },
+        { authorization: `Bearer ${"x".repeat(40)}` },
+      ] as Record<string, string>[]) {
+        const bad = await send(r, headers);
+        if (bad.status !== 403 || !INVALID.includes(bad.json?.detail))
+          wrong.push(
+            `${id} with a wrong key ${Object.keys(headers)}: ${bad.status} ${bad.raw.slice(0, 120)}`,
+          );
+      }
     }
     expect(wrong).toEqual([]);
   });
 
   it("user routes: another user's meeting, webhook and account are invisible", async () => {
     const leaks: string[] = [];
-    for (const r of routes.filter((x) => classOf(x) === "user")) {
-      const res = await send(r, { "x-api-key": b.key });
-      const id = `${r.kind} ${r.method} ${r.path}`;
+    const asB: Record<string, string>[] = [{ "x-api-key": b.key }, { authorization: `Bearer ${b.key}` }];
+    for (const [r, headers] of routes
+      .filter((x) => classOf(x) === "user")
+      .flatMap((x) => asB.map((h) => [x, h] as const))) {
+      const res = await send(r, headers);
+      const id = `${r.kind} ${r.method} ${r.path} ${Object.keys(headers)}`;
       if (/\{/.test(r.path)) {
         // A path naming A's meeting: B is told it does not exist.
         if (res.status !== 404) leaks.push(`${id}: ${res.status} ${res.raw.slice(0, 160)}`);
@@ -170,8 +187,26 @@ describe("every route's auth and isolation, from the route list", () => {
           if (res.raw.includes(secret)) leaks.push(`${id}: shows ${secret}`);
       }
     }
+    // Current Vexa's list filters narrow B's own meetings; they never widen to A's.
+    for (const q of ["platform=google_meet", "status=active", "status=requested", "limit=100", "offset=0"]) {
+      const res = await t.call("GET", `/meetings?${q}`, { key: b.key });
+      if (res.status !== 200 || res.raw.includes(`"native_meeting_id":"${aMeeting.native}"`))
+        leaks.push(`GET /meetings?${q}: ${res.status}`);
+    }
     expect(leaks).toEqual([]);
-    // And A's meeting is as A left it.
+    // And A's meeting is as A left it, and A (with either header) still sees it by id.
+    for (const headers of [{ "x-api-key": a.key }, { authorization: `Bearer ${a.key}` }] as Record<
+      string,
+      string
+    >[]) {
+      const byId = await apps.gateway!.inject({ url: `/meetings/${aMeeting.id}`, headers });
+      expect(byId.statusCode, byId.body).toBe(200);
+      expect(byId.json()).toMatchObject({
+        id: aMeeting.id,
+        user_id: a.id,
+        native_meeting_id: aMeeting.native,
+      });
+    }
     const mine = await t.call("GET", "/meetings", { key: a.key });
     const m = mine.body.meetings.find(
       (x: { native_meeting_id: string }) => x.native_meeting_id === aMeeting.native,
@@ -183,10 +218,12 @@ describe("every route's auth and isolation, from the route list", () => {
   it("admin routes refuse a user's key, in either header", async () => {
     const wrong: string[] = [];
     for (const r of routes.filter((x) => classOf(x) === "admin")) {
-      for (const headers of [{}, { "x-api-key": a.key }, { "x-admin-api-key": a.key }] as Record<
-        string,
-        string
-      >[]) {
+      for (const headers of [
+        {},
+        { "x-api-key": a.key },
+        { "x-admin-api-key": a.key },
+        { authorization: `Bearer ${a.key}` },
+      ] as Record<string, string>[]) {
         const res = await send(r, headers);
         if (res.status !== 403 || res.json?.detail !== "Invalid or missing admin token.")
           wrong.push(

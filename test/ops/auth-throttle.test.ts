@@ -57,6 +57,24 @@ describe.each(await legs())("failed-authentication throttle on %s", (leg) => {
     expect((await hit(t.gateway, ip, "/meetings", {})).status).toBe(403);
   });
 
+  it("wrong keys sent as Authorization: Bearer spend the same budget as X-API-Key guesses", async () => {
+    const ip = newIp();
+    const u = await t.newUser();
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+    expect((await hit(t.gateway, ip, "/meetings", { "x-api-key": randomKey() })).status).toBe(403);
+    expect((await hit(t.gateway, ip, "/meetings", bearer(randomKey()))).status).toBe(403);
+    expect((await hit(t.gateway, ip, "/meetings/1", bearer(randomKey()))).status).toBe(403);
+    // Spent: the right key is refused either way, before it is looked at.
+    expect((await hit(t.gateway, ip, "/meetings", bearer(u.key))).status).toBe(429);
+    expect((await hit(t.gateway, ip, "/meetings", { "x-api-key": u.key })).status).toBe(429);
+    // Bearer alone spends it too, from a fresh address.
+    const other = newIp();
+    for (let i = 0; i < 3; i++)
+      expect((await hit(t.gateway, other, "/transcripts/by-id/1", bearer(randomKey()))).status).toBe(403);
+    expect((await hit(t.gateway, other, "/meetings", { "x-api-key": u.key })).status).toBe(429);
+    expect((await hit(t.gateway, newIp(), "/meetings", bearer(u.key))).status).toBe(200);
+  });
+
   it("wrong admin keys are throttled on the gateway's /admin and on the admin port, one budget per address", async () => {
     const ip = newIp();
     const wrong = { "x-admin-api-key": "x".repeat(40) };

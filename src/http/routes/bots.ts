@@ -1,4 +1,5 @@
 import type { Platform } from "../../errors.js";
+import { toBotRequest } from "../../services/bot-request.js";
 import * as bots from "../../services/bots.js";
 import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";
@@ -26,7 +27,7 @@ export function registerBotRoutes(app: App, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const view = await bots.requestBot(botsCtx, principal(request).id, request.body);
+      const view = await bots.requestBot(botsCtx, principal(request).id, toBotRequest(request.body));
       return reply.code(201).send(view);
     },
   );

@@ -4,7 +4,13 @@ import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, MeetingParams, MessageBody } from "../schemas/common.js";
-import { MeetingListSchema, MeetingSchema, UpdateMeetingBody } from "../schemas/meetings.js";
+import {
+  MeetingIdParams,
+  MeetingListQuery,
+  MeetingListSchema,
+  MeetingSchema,
+  UpdateMeetingBody,
+} from "../schemas/meetings.js";
 
 const common = { tags: ["meetings"], security: [{ ApiKeyAuth: [] }] };
 
@@ -18,11 +24,28 @@ export function registerMeetingRoutes(app: App, deps: AppDeps): void {
       preValidation,
       schema: {
         ...common,
-        summary: "All of your meetings, newest first",
-        response: { 200: MeetingListSchema, ...errorResponses(403) },
+        summary: "Your meetings, newest first",
+        description:
+          "Without parameters, all of them (Vexa's baseline). `status`, `platform`, `limit` (1-100) and `offset` filter and page as in Vexa's current API.",
+        querystring: MeetingListQuery,
+        response: { 200: MeetingListSchema, ...errorResponses(403, 422) },
       },
     },
-    async (request) => ({ meetings: await meetings.listMeetings(ctx, principal(request).id) }),
+    async (request) => ({ meetings: await meetings.listMeetings(ctx, principal(request).id, request.query) }),
+  );
+
+  app.get(
+    "/meetings/:meeting_id",
+    {
+      preValidation,
+      schema: {
+        ...common,
+        summary: "One of your meetings, by its id (Vexa's current API)",
+        params: MeetingIdParams,
+        response: { 200: MeetingSchema, ...errorResponses(403, 404, 422) },
+      },
+    },
+    async (request) => meetings.getMeetingById(ctx, principal(request).id, request.params.meeting_id),
   );
 
   app.patch(

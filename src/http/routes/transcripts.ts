@@ -1,10 +1,15 @@
 import type { Platform } from "../../errors.js";
-import { getTranscriptBytes, type TranscriptView } from "../../services/transcripts.js";
+import type { FastifyReply } from "fastify";
+import {
+  getTranscriptBytes,
+  getTranscriptBytesById,
+  type TranscriptView,
+} from "../../services/transcripts.js";
 import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, MeetingParams } from "../schemas/common.js";
-import { TranscriptSchema } from "../schemas/meetings.js";
+import { MeetingIdParams, TranscriptSchema } from "../schemas/meetings.js";
 
 export const STALE_HEADER = "x-transcript-stale";
 
@@ -26,17 +31,41 @@ export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { platform, native_meeting_id } = request.params;
-      const { body, stale } = await getTranscriptBytes(
+      const answer = await getTranscriptBytes(
         deps.transcriptsCtx,
         principal(request).id,
         platform as Platform,
         native_meeting_id,
       );
-      if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
-      reply.type("application/json; charset=utf-8");
-      // Shared bytes, sent as they are (Fastify never re-serialises a Buffer); the schema still documents (and
-      // tests check) their shape.
-      return reply.send(body as unknown as TranscriptView);
+      return sendTranscript(reply, answer);
     },
   );
+
+  // Static `by-id` wins over the `:platform` parameter in the router, as in Vexa (registered before it there).
+  app.get(
+    "/transcripts/by-id/:meeting_id",
+    {
+      preValidation,
+      schema: {
+        tags: ["transcripts"],
+        security: [{ ApiKeyAuth: [] }],
+        summary: "Your meeting's transcript, by the meeting's id (Vexa's current API)",
+        params: MeetingIdParams,
+        response: { 200: TranscriptSchema, ...errorResponses(403, 404, 422) },
+      },
+    },
+    async (request, reply) =>
+      sendTranscript(
+        reply,
+        await getTranscriptBytesById(deps.transcriptsCtx, principal(request).id, request.params.meeting_id),
+      ),
+  );
+}
+
+function sendTranscript(reply: FastifyReply, { body, stale }: { body: Buffer; stale: boolean }) {
+  if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
+  reply.type("application/json; charset=utf-8");
+  // Shared bytes, sent as they are (Fastify never re-serialises a Buffer); the schema still documents (and
+  // tests check) their shape.
+  return reply.send(body as unknown as TranscriptView);
 }

@@ -39,6 +39,18 @@ export const MeetingListSchema = Type.Object(
   { examples: [{ meetings: [MEETING_EXAMPLE] }] },
 );
 
+// Current Vexa (FastAPI Query(ge=1, le=100) / Query(ge=0)); status and platform are matched as given.
+export const MeetingListQuery = Type.Object({
+  status: Type.Optional(Type.String({ examples: ["completed"] })),
+  platform: Type.Optional(Type.String({ examples: ["google_meet"] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+});
+
+export const MeetingIdParams = Type.Object({
+  meeting_id: Type.Integer({ minimum: -2147483648, maximum: 2147483647, examples: [2] }),
+});
+
 export const UpdateMeetingBody = Type.Object(
   {
     data: Type.Object(
@@ -57,15 +69,38 @@ export const UpdateMeetingBody = Type.Object(
   },
 );
 
+// A type list, not a union: with coercion on, a union's null branch would turn `false` into null.
+const BoolOrNull = Type.Unsafe<boolean | null>({ type: ["boolean", "null"] });
+
+// platform and native_meeting_id are required unless meeting_url is given (checked in services/bot-request.ts,
+// with the baseline's own 422 items when they are missing).
 export const CreateBotBody = Type.Object(
   {
-    platform: PlatformSchema,
-    native_meeting_id: Type.String({ minLength: 1, maxLength: 255, examples: ["abc-defg-hij"] }),
+    platform: Type.Optional(PlatformSchema),
+    native_meeting_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, examples: ["abc-defg-hij"] }),
+    ),
     bot_name: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
     language: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
     task: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
+    meeting_url: Type.Optional(
+      Nullable(
+        Type.String({ maxLength: 2048, description: "current Vexa: the link; platform and id are derived" }),
+      ),
+    ),
+    passcode: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+    recording_enabled: Type.Optional(BoolOrNull),
+    transcribe_enabled: Type.Optional(BoolOrNull),
+    transcription_tier: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
+    automatic_leave: Type.Optional(Nullable(Type.Record(Type.String(), Type.Any()))),
   },
-  { additionalProperties: true, examples: [{ platform: "google_meet", native_meeting_id: "abc-defg-hij" }] },
+  {
+    additionalProperties: true,
+    examples: [
+      { platform: "google_meet", native_meeting_id: "abc-defg-hij" },
+      { meeting_url: "https://zoom.us/j/1234567890?pwd=abc" },
+    ],
+  },
 );
 
 export const BotConfigBody = Type.Object(
