@@ -67,6 +67,9 @@ describe.skipIf(!hasPg || !redisUp)("sustained mixed load on two gateways and a 
         REDIS_URL: "redis://127.0.0.1:6379",
         SERVICE_LAYER_ID: `load-${w.schema}`,
         RECONCILE_INTERVAL_SECONDS: "10",
+        // The simulated wholesaler shares this test's event loop with 40 clients: on a busy 2-core machine its
+        // answers can take longer than the 1.5 s production default (upstream timeouts are the outage suite's).
+        UPSTREAM_TIMEOUT_MS: "5000",
         RETAILER_PUBLIC_URL: urls[0] as string,
         ADMIN_API_PORT: String(await freePort()),
       });

@@ -4,7 +4,7 @@
  * receiver, a private PostgreSQL schema, and real retailer processes (`node --import tsx src/main.ts`).
  */
 import pg from "pg";
-import { readSegments } from "../../src/meetings/transcript-store.js";
+import { readSegments, type Segment } from "../../src/meetings/transcript-store.js";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
@@ -14,16 +14,8 @@ import { type Receiver, startReceiver } from "../reliability/support.js";
 export const ADMIN = "chaos-admin-token-0123456789abcdef";
 export const SECRET = "chaos-webhook-secret";
 
-export interface Seg {
-  start: number;
-  end: number;
-  text: string;
-  language: string | null;
-  created_at: string | null;
-  speaker: string | null;
-  absolute_start_time: string | null;
-  absolute_end_time: string | null;
-}
+/** A segment as the retailer serves it (Vexa's keys). */
+export type Seg = Segment;
 
 /** One upstream DELETE /meetings, with the retailer's committed state at the moment it arrived. */
 export interface DeleteRecord {
