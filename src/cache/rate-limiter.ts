@@ -1,3 +1,4 @@
+import ipaddr from "ipaddr.js";
 import type { Clock } from "../clock.js";
 
 export interface BucketLimits {
@@ -58,3 +59,17 @@ export function createMemoryRateLimiter(limits: BucketLimits, clock: Clock, maxK
 export function retryAfter(tokens: number, perSecond: number): number {
   return Math.max(1, Math.ceil((1 - tokens) / perSecond));
 }
+
+/** One budget per IPv4 address, and per /64 for IPv6 (one subscriber commonly holds a whole /64). */
+export function clientBucket(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const addr = ipaddr.process(ip); // IPv4-mapped IPv6 becomes the IPv4 address
+  if (addr.kind() === "ipv4") return addr.toString();
+  return `${(addr as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(":")}::/64`;
+}
+
+/** The bucket a client address's failed authentications (API, admin API and console sign-in) draw on. */
+export const authFailureKey = (ip: string): string => `auth:${clientBucket(ip)}`;

@@ -1,5 +1,8 @@
+import type { Config } from "../config.js";
 import type { JobQueue } from "../jobs/queue.js";
 import type { ReconcileDeps } from "../jobs/reconcile.js";
+import type { Ctx } from "../services/context.js";
+import type { TranscriptsCtx } from "../services/transcripts.js";
 import type { CapabilityCheck } from "../upstream/capabilities.js";
 import type { WholesalerClient } from "../upstream/client.js";
 import type { SignInThrottle } from "./throttle.js";
@@ -14,4 +17,11 @@ export interface ConsoleDeps {
   lifecycle: ReconcileDeps;
   /** Failed sign-ins per address, shared with the admin API's throttle. */
   throttle: SignInThrottle;
+}
+
+/** What the console uses of the admin API's own dependencies (src/http's AppDeps has them all). */
+export interface ConsoleAppDeps {
+  config: Config;
+  ctx: Ctx;
+  transcriptsCtx: TranscriptsCtx;
 }

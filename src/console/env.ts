@@ -1,12 +1,31 @@
-import type { FastifyReply } from "fastify";
-import type { AppDeps } from "../http/deps.js";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from "fastify";
 import type { Asset } from "./assets.js";
-import type { ConsoleDeps } from "./deps.js";
+import type { ConsoleAppDeps, ConsoleDeps } from "./deps.js";
 import type { Html } from "./html.js";
+
+/**
+ * The admin app the console is mounted on (src/http's App has the same shape). Declared here so the console never
+ * imports src/http, which mounts it: the folders would import each other.
+ */
+export type ConsoleApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** What every page module gets. */
 export interface ConsoleEnv {
-  app: AppDeps;
+  app: ConsoleAppDeps;
   console: ConsoleDeps;
   assets: Map<string, Asset>;
 }

@@ -1,10 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../errors.js";
-import type { App } from "../http/app.js";
-import type { AppDeps } from "../http/deps.js";
 import { loadAssets } from "./assets.js";
-import type { ConsoleDeps } from "./deps.js";
-import { type ConsoleEnv, sendPage } from "./env.js";
+import type { ConsoleAppDeps, ConsoleDeps } from "./deps.js";
+import { type ConsoleApp, type ConsoleEnv, sendPage } from "./env.js";
 import { html } from "./html.js";
 import { page } from "./layout.js";
 import { registerCustomerPages } from "./pages/customers.js";
@@ -28,7 +26,11 @@ const CSP = [
 ].join("; ");
 
 /** The operator console at /console on the admin app: server-rendered pages over the admin API's services. */
-export async function registerConsole(app: App, deps: AppDeps, consoleDeps: ConsoleDeps): Promise<void> {
+export async function registerConsole(
+  app: ConsoleApp,
+  deps: ConsoleAppDeps,
+  consoleDeps: ConsoleDeps,
+): Promise<void> {
   const env: ConsoleEnv = { app: deps, console: consoleDeps, assets: loadAssets() };
   await app.register(
     async (c) => {

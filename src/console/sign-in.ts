@@ -1,10 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import { AppError } from "../errors.js";
-import type { App } from "../http/app.js";
 import { closeConsoleSession, openConsoleSession } from "../services/console-sessions.js";
 import { secretsEqual } from "../services/users.js";
+import { type ConsoleApp, type ConsoleEnv, seeOther, sendPage } from "./env.js";
 import { html } from "./html.js";
-import { type ConsoleEnv, seeOther, sendPage } from "./env.js";
 import { page } from "./layout.js";
 import {
   checkChange,
@@ -39,7 +38,7 @@ function form(env: ConsoleEnv, nonce: string, next: string, error?: string) {
 }
 
 /** Sign-in with the admin token (a double-submit nonce guards the form itself) and sign-out. */
-export function registerSignIn(c: App, env: ConsoleEnv): void {
+export function registerSignIn(c: ConsoleApp, env: ConsoleEnv): void {
   const { ctx, config } = env.app;
 
   c.get(

@@ -1,6 +1,5 @@
 import type { Clock } from "../clock.js";
-import { createMemoryRateLimiter, type RateLimiter } from "../cache/rate-limiter.js";
-import { authFailureKey } from "../http/rate-limit.js";
+import { authFailureKey, createMemoryRateLimiter, type RateLimiter } from "../cache/rate-limiter.js";
 
 /** Failed admin-token sign-ins per client address. */
 export interface SignInThrottle {

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
-import ipaddr from "ipaddr.js";
 import type { FastifyRequest, FastifySchema } from "fastify";
-import type { RateLimiter } from "../cache/rate-limiter.js";
+import { authFailureKey, type RateLimiter } from "../cache/rate-limiter.js";
 import { AppError } from "../errors.js";
 import { presentedUserKey } from "./api-key.js";
 import type { App } from "./app.js";
@@ -39,17 +38,6 @@ function headerValue(request: FastifyRequest, name: string): string | undefined 
 const tooMany = (what: string, retryAfterSeconds: number) =>
   new AppError("RATE_LIMITED", `${what} Retry after ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
 
-/** One budget per IPv4 address, and per /64 for IPv6 (one subscriber commonly holds a whole /64). */
-export function clientBucket(ip: string): string {
-  if (!ipaddr.isValid(ip)) return ip;
-  const addr = ipaddr.process(ip); // IPv4-mapped IPv6 becomes the IPv4 address
-  if (addr.kind() === "ipv4") return addr.toString();
-  return `${(addr as ipaddr.IPv6).parts
-    .slice(0, 4)
-    .map((p) => p.toString(16))
-    .join(":")}::/64`;
-}
-
 /** Adds the 429 answer to the documented responses of the routes `applies` picks. */
 function document429(app: App, applies: (schema: FastifySchema | undefined) => boolean): void {
   app.addHook("onRoute", (route) => {
@@ -84,9 +72,6 @@ declare module "fastify" {
     authFailed?: () => Promise<void>;
   }
 }
-
-/** The bucket a client address's failed authentications (API, admin API and console sign-in) draw on. */
-export const authFailureKey = (ip: string): string => `auth:${clientBucket(ip)}`;
 
 /**
  * Guessing keys is throttled per client address: every wrong user or admin key presented takes a token from the

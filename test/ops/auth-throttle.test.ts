@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
-import { clientBucket } from "../../src/http/rate-limit.js";
+import { clientBucket } from "../../src/cache/rate-limiter.js";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { REDIS_URL, redisAnswers } from "../helpers/services.js";

@@ -1,9 +1,8 @@
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../http/app.js";
 import { searchCustomers } from "../../services/console-customers.js";
 import { resolvePeriod, userUsage } from "../../services/usage.js";
 import * as users from "../../services/users.js";
-import { type ConsoleEnv, seeOther, sendPage } from "../env.js";
+import { type ConsoleApp, type ConsoleEnv, seeOther, sendPage } from "../env.js";
 import { fmt, type Html, html } from "../html.js";
 import { page } from "../layout.js";
 import { csrfField, flash, pager } from "../widgets.js";
@@ -81,7 +80,7 @@ ${csrfField(csrf)}<input type="hidden" name="customer" value="${id}">
 }
 
 /** Customers: search, create, edit the bot limit, create (shown once) and revoke keys; all through users.ts. */
-export function registerCustomerPages(c: App, env: ConsoleEnv): void {
+export function registerCustomerPages(c: ConsoleApp, env: ConsoleEnv): void {
   const { ctx } = env.app;
   const ListQuery = Type.Object({
     q: Type.Optional(Type.String({ maxLength: 255 })),

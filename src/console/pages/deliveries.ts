@@ -1,8 +1,7 @@
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../http/app.js";
 import { enqueueNotify } from "../../meetings/queues.js";
 import { getDelivery, listDeliveries, OUTCOMES } from "../../services/console-deliveries.js";
-import { type ConsoleEnv, seeOther, sendPage } from "../env.js";
+import { type ConsoleApp, type ConsoleEnv, seeOther, sendPage } from "../env.js";
 import { fmt, html } from "../html.js";
 import { page } from "../layout.js";
 import { csrfField, flash, pager } from "../widgets.js";
@@ -20,7 +19,7 @@ export function displayUrl(url: string): string {
 }
 
 /** Deliveries: every attempt to a customer's webhook, and re-sending through the same notification job. */
-export function registerDeliveryPages(c: App, env: ConsoleEnv): void {
+export function registerDeliveryPages(c: ConsoleApp, env: ConsoleEnv): void {
   const { ctx } = env.app;
 
   c.get(

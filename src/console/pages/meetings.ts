@@ -1,13 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { Platform } from "../../errors.js";
-import type { App } from "../../http/app.js";
 import {
   type ConsoleMeeting,
   getConsoleMeeting,
   listConsoleMeetings,
 } from "../../services/console-meetings.js";
 import { getTranscript } from "../../services/transcripts.js";
-import { type ConsoleEnv, sendPage } from "../env.js";
+import { type ConsoleApp, type ConsoleEnv, sendPage } from "../env.js";
 import { fmt, type Html, html } from "../html.js";
 import { page } from "../layout.js";
 import { pager } from "../widgets.js";
@@ -59,7 +58,7 @@ ${
 }
 
 /** Meetings: live and recent shared bots, their holders and windows, finalization stage, each holder's transcript. */
-export function registerMeetingPages(c: App, env: ConsoleEnv): void {
+export function registerMeetingPages(c: ConsoleApp, env: ConsoleEnv): void {
   const { ctx } = env.app;
 
   c.get(

@@ -1,9 +1,8 @@
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../http/app.js";
 import { FINALIZE_QUEUE, NOTIFY_QUEUE, START_QUEUE } from "../../meetings/queues.js";
-import { failedDeliveriesSince, liveCounts, type OpsMinute, opsHistory } from "../../services/console-ops.js";
 import { liveMeetings } from "../../services/console-meetings.js";
-import { type ConsoleEnv, sendPage } from "../env.js";
+import { failedDeliveriesSince, liveCounts, type OpsMinute, opsHistory } from "../../services/console-ops.js";
+import { type ConsoleApp, type ConsoleEnv, sendPage } from "../env.js";
 import { fmt, type Html, html } from "../html.js";
 import { page } from "../layout.js";
 import { card, chart } from "../widgets.js";
@@ -140,7 +139,7 @@ ${
 </section>`;
 }
 
-export function registerOverviewPages(c: App, env: ConsoleEnv): void {
+export function registerOverviewPages(c: ConsoleApp, env: ConsoleEnv): void {
   const wholesalerBots = upstreamBotCounter(env);
   c.get("/", { schema: { hide: true, response: { 200: Type.String() } } }, async (request, reply) =>
     sendPage(

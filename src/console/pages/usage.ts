@@ -1,8 +1,6 @@
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../http/app.js";
-import { UsageQuery } from "../../http/routes/usage.js";
 import { resolvePeriod, type UsageReport, usageReport } from "../../services/usage.js";
-import { type ConsoleEnv, sendPage } from "../env.js";
+import { type ConsoleApp, type ConsoleEnv, sendPage } from "../env.js";
 import { fmt, html } from "../html.js";
 import { page } from "../layout.js";
 import { chart, pager } from "../widgets.js";
@@ -28,7 +26,10 @@ export function usageCsv(report: UsageReport): string {
 }
 
 /** Usage: bot-minutes per customer for a period, from the same report GET /admin/usage serves. */
-export function registerUsagePages(c: App, env: ConsoleEnv): void {
+/** The period's bounds as typed; resolvePeriod checks them, as on the API's /usage routes. */
+const PeriodQuery = Type.Object({ from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) });
+
+export function registerUsagePages(c: ConsoleApp, env: ConsoleEnv): void {
   const { ctx } = env.app;
 
   c.get(
@@ -37,7 +38,7 @@ export function registerUsagePages(c: App, env: ConsoleEnv): void {
       schema: {
         hide: true,
         querystring: Type.Object({
-          ...UsageQuery.properties,
+          ...PeriodQuery.properties,
           skip: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
         }),
         response: { 200: Type.String() },
@@ -93,7 +94,7 @@ ${pager("/console/usage", { from: report.from, to: report.to }, skip, PAGE, rank
 
   c.get(
     "/usage.csv",
-    { schema: { hide: true, querystring: UsageQuery, response: { 200: Type.String() } } },
+    { schema: { hide: true, querystring: PeriodQuery, response: { 200: Type.String() } } },
     async (request, reply) => {
       const report = await usageReport(ctx, resolvePeriod(ctx, request.query));
       return reply

@@ -1,7 +1,6 @@
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../http/app.js";
 import { reconcileMeetings } from "../../jobs/reconcile.js";
-import { type ConsoleEnv, seeOther, sendPage } from "../env.js";
+import { type ConsoleApp, type ConsoleEnv, seeOther, sendPage } from "../env.js";
 import { type Html, html } from "../html.js";
 import { page } from "../layout.js";
 import { csrfField, flash } from "../widgets.js";
@@ -41,7 +40,7 @@ ${problems.map((p) => html`<p class="error" role="alert">${p}</p>`)}`;
 }
 
 /** Wholesaler: configuration without secrets, what our key can do, and the reconciler on demand. */
-export function registerWholesalerPages(c: App, env: ConsoleEnv): void {
+export function registerWholesalerPages(c: ConsoleApp, env: ConsoleEnv): void {
   const { config } = env.app;
   const w = config.wholesaler;
 
