@@ -267,7 +267,10 @@ function crossChecks(e: Env): [string, string][] {
     ]);
   // env-example.retailer's placeholders are public: a copied file left unedited would let anyone in.
   if (e.ADMIN_API_TOKEN?.startsWith(PLACEHOLDER))
-    problems.push(["ADMIN_API_TOKEN", `is the example file's placeholder; generate one with: openssl rand -hex 32`]);
+    problems.push([
+      "ADMIN_API_TOKEN",
+      `is the example file's placeholder; generate one with: openssl rand -hex 32`,
+    ]);
   if (parseList(e.WHOLESALER_WEBHOOK_SECRET).some((s) => s.startsWith(PLACEHOLDER)))
     problems.push([
       "WHOLESALER_WEBHOOK_SECRET",

@@ -78,8 +78,7 @@ export function meetingUrlProblem(raw: string): string | null {
   const value = raw.trim();
   if (!value) return "meeting_url must be a non-empty string";
   const url = parseUrl(value);
-  if (url?.protocol !== "https:")
-    return "meeting_url must use https:// — the bot only joins TLS deployments";
+  if (url?.protocol !== "https:") return "meeting_url must use https:// — the bot only joins TLS deployments";
   const host = url.hostname.toLowerCase();
   if (!host) return "meeting_url must have a valid hostname";
   if (host === "localhost" || host.endsWith(".localhost")) return "meeting_url cannot target localhost";
