@@ -6,7 +6,18 @@
  * The dump is kept in node_modules/.cache, keyed by everything that shapes it, so a re-run skips even the first.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDb } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
@@ -27,10 +38,19 @@ function templateKey(): string {
   return hash.digest("hex").slice(0, 16);
 }
 
+const CACHE = join(root, "node_modules", ".cache", "vexa-retailer-tests");
+
+/** Written aside and renamed, so a concurrent run never loads half a file. */
+async function writeDump(file: string, dump: Blob): Promise<void> {
+  mkdirSync(CACHE, { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+  renameSync(partial, file);
+}
+
 /** Path of the template dump, building it first when this tree's migrations have none yet. */
 export async function buildPgliteTemplate(): Promise<string> {
-  const dir = join(root, "node_modules", ".cache", "vexa-retailer-tests");
-  const file = join(dir, `pglite-${templateKey()}.tar`);
+  const file = join(CACHE, `pglite-${templateKey()}.tar`);
   if (existsSync(file)) return file;
   const db = await createDb({ kind: "pglite", dataDir: "memory://" });
   try {
@@ -38,14 +58,37 @@ export async function buildPgliteTemplate(): Promise<string> {
     const queue = createJobQueue(db, { schema: PGLITE_QUEUE_SCHEMA });
     await queue.start();
     await queue.stop();
-    const dump = await db.dumpDataDir!();
-    mkdirSync(dir, { recursive: true });
-    // Written aside and renamed, so a concurrent run never loads half a file.
-    const partial = `${file}.${process.pid}.partial`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, file);
+    await writeDump(file, await db.dumpDataDir!());
   } finally {
     await db.close();
   }
   return file;
+}
+
+/**
+ * A private on-disk copy of the migrated template, for a spawned retailer's DATA_DIR: opening it costs a child
+ * process about 1.5 s, where `memory://` makes it run initdb (about 10 s of CPU, a minute on a busy machine).
+ * The unpacked directory is cached beside the dump and copied per call.
+ */
+export async function pgliteDataDirCopy(): Promise<{ dir: string; remove: () => void }> {
+  const unpacked = `${await buildPgliteTemplate()}.d`;
+  if (!existsSync(unpacked)) {
+    const partial = `${unpacked}.${process.pid}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    const file = await buildPgliteTemplate();
+    const db = await createDb({
+      kind: "pglite",
+      dataDir: partial,
+      loadDataDir: new Blob([readFileSync(file)]),
+    });
+    await db.close();
+    try {
+      renameSync(partial, unpacked);
+    } catch {
+      rmSync(partial, { recursive: true, force: true }); // another worker unpacked it first
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "retailer-pglite-"));
+  cpSync(unpacked, dir, { recursive: true });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

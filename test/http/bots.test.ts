@@ -53,15 +53,14 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
     const upstream = await fetch(`${t.sandboxUrl}/meetings`, {
       headers: { "x-api-key": t.sandboxKey },
-    }).catch(() => null);
-    if (upstream?.ok) {
-      const body = (await upstream.json()) as {
-        meetings: { native_meeting_id: string; data: Record<string, unknown> }[];
-      };
-      expect(body.meetings.find((m) => m.native_meeting_id === native)?.data).toMatchObject({
-        service_layer_id: "retailer-1",
-      });
-    }
+    });
+    expect(upstream.status).toBe(200);
+    const body = (await upstream.json()) as {
+      meetings: { native_meeting_id: string; data: Record<string, unknown> }[];
+    };
+    expect(body.meetings.find((m) => m.native_meeting_id === native)?.data).toMatchObject({
+      service_layer_id: "retailer-1",
+    });
   });
 
   it("refuses the same user's duplicate with 409 and no upstream call", async () => {

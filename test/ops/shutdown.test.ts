@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { pgliteDataDirCopy } from "../helpers/pglite-template.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
 
 const ADMIN = "shutdown-admin-token-0123456789abcdef";
@@ -9,11 +10,17 @@ const BOUND_MS = 8000;
 describe("graceful shutdown of a real process", () => {
   let sandbox: Sandbox;
   let sandboxUrl: string;
+  // Each process opens its own copy of the migrated template (a `memory://` database would run initdb first).
+  let data: Awaited<ReturnType<typeof pgliteDataDirCopy>>[] = [];
   beforeAll(async () => {
     sandbox = createSandbox({ apiKey: "sbx-shutdown" });
     sandboxUrl = await sandbox.listen(0, "127.0.0.1");
+    data = [await pgliteDataDirCopy(), await pgliteDataDirCopy()];
   });
-  afterAll(async () => sandbox.close());
+  afterAll(async () => {
+    await sandbox.close();
+    for (const d of data) d.remove();
+  });
 
   it("on SIGTERM stops taking requests, finishes the one in flight, and exits 0 within SHUTDOWN_TIMEOUT_MS", async () => {
     const [gw, admin] = [await freePort(), await freePort()];
@@ -21,7 +28,7 @@ describe("graceful shutdown of a real process", () => {
       API_GATEWAY_PORT: String(gw),
       ADMIN_API_PORT: String(admin),
       HOST: "127.0.0.1",
-      DATA_DIR: "memory://",
+      DATA_DIR: data[0]?.dir ?? "",
       ADMIN_API_TOKEN: ADMIN,
       VEXA_INFRA_API_URL: sandboxUrl,
       VEXA_INFRA_API_KEY: "sbx-shutdown",
@@ -88,13 +95,13 @@ describe("graceful shutdown of a real process", () => {
       API_GATEWAY_PORT: String(gw),
       ADMIN_API_PORT: String(admin),
       HOST: "127.0.0.1",
-      DATA_DIR: "memory://",
+      DATA_DIR: data[1]?.dir ?? "",
       ADMIN_API_TOKEN: ADMIN,
       VEXA_INFRA_API_URL: sandboxUrl,
       VEXA_INFRA_API_KEY: "sbx-shutdown",
       UPSTREAM_TIMEOUT_MS: "20000",
       SHUTDOWN_TIMEOUT_MS: "1000",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "info",
     });
     try {
       const base = `http://127.0.0.1:${gw}`;
@@ -123,8 +130,12 @@ describe("graceful shutdown of a real process", () => {
       const started = Date.now();
       p.proc.kill("SIGTERM");
       expect(await p.exited).toBe(1);
-      expect(Date.now() - started).toBeLessThan(3000);
-      expect(p.logs.map((l) => l.msg)).toContain("shutdown timed out; exiting");
+      // Timed by the process's own clock: the exit itself takes a loaded machine another second or two.
+      const at = (msg: string) => Date.parse(p.logs.find((l) => l.msg === msg)?.time);
+      expect(at("shutdown timed out; exiting") - at("shutting down"), JSON.stringify(p.logs)).toBeLessThan(
+        2000,
+      );
+      expect(Date.now() - started, "gone long before the stuck request could end").toBeLessThan(10_000);
       await stuck;
     } finally {
       sandbox.faults.reset();

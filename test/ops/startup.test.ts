@@ -6,10 +6,17 @@
  */
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pgliteDataDirCopy } from "../helpers/pglite-template.js";
 import { freePort, spawnRetailer } from "../helpers/process.js";
 
 const ADMIN = "startup-admin-token-0123456789abcdef";
 const base = { LOG_LEVEL: "info", DATA_DIR: "memory://", ADMIN_API_TOKEN: ADMIN, REDIS_URL: "" };
+// The cases that get as far as the database open a migrated copy (see pgliteDataDirCopy).
+let data: Awaited<ReturnType<typeof pgliteDataDirCopy>>;
+beforeAll(async () => {
+  data = await pgliteDataDirCopy();
+});
+afterAll(() => data.remove());
 
 /** Runs the process to its exit; returns the exit code and what it wrote to stderr. */
 async function runToExit(env: Record<string, string>) {
@@ -25,7 +32,7 @@ const expectOneLine = (stderr: string) => {
   expect(stderr, "no stack trace").not.toMatch(/\n\s+at /);
 };
 
-// Each case starts a real process (tsx, then PGlite): slow on a loaded machine.
+// Each case starts a real process (tsx, then PGlite on a copied data directory): slow on a loaded machine.
 describe("start-up refuses unsafe configuration", { timeout: 180_000 }, () => {
   it("a wholesaler URL without VEXA_INFRA_API_KEY exits non-zero naming the key", async () => {
     const { code, stderr } = await runToExit({ VEXA_INFRA_API_URL: "https://wholesaler.example.com" });
@@ -67,6 +74,7 @@ describe("start-up refuses unsafe configuration", { timeout: 180_000 }, () => {
     it("is one line naming the port's variable", async () => {
       const { code, stderr } = await runToExit({
         HOST: "127.0.0.1",
+        DATA_DIR: data.dir,
         ROLE: "admin-api",
         ADMIN_API_PORT: String(port),
       });
@@ -80,6 +88,7 @@ describe("start-up refuses unsafe configuration", { timeout: 180_000 }, () => {
     const port = await freePort();
     const p = spawnRetailer({
       ...base,
+      DATA_DIR: data.dir,
       HOST: "127.0.0.1",
       ROLE: "api-gateway",
       API_GATEWAY_PORT: String(port),
