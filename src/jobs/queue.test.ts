@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import PgBoss from "pg-boss";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Leg, legs, PG_SERVER } from "../../test/helpers/db.js";
+import { pgliteDataDirCopy } from "../../test/helpers/pglite-template.js";
 import { createDb, type Db, type DbTarget } from "../db/client.js";
 import { splitSql } from "../db/sql-script.js";
 import { createJobQueue, type JobQueue, type JobQueueOptions } from "./queue.js";
@@ -459,8 +457,9 @@ describe.each(LEGS)("job queue on %s", (leg) => {
 
   it("retries the job of a worker process that was killed mid-handler, once the job expires", async () => {
     h = harness(leg, shared);
-    const dataDir = leg === "pglite" ? await mkdtemp(join(tmpdir(), "jq-crash-")) : undefined;
-    const target: DbTarget = dataDir ? { kind: "pglite", dataDir } : { kind: "pg", url: PG_SERVER };
+    // PGlite: an on-disk copy of the migrated template (a new data directory would run initdb first).
+    const data = leg === "pglite" ? await pgliteDataDirCopy() : undefined;
+    const target: DbTarget = data ? { kind: "pglite", dataDir: data.dir } : { kind: "pg", url: PG_SERVER };
     try {
       // Enqueue (PGlite: then close, since only one process may open the data directory).
       let db = await createDb(target);
@@ -504,7 +503,7 @@ describe.each(LEGS)("job queue on %s", (leg) => {
       await q.stop();
       await db.close();
     } finally {
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      data?.remove();
     }
   }, 120_000);
 
