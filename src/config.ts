@@ -52,6 +52,8 @@ const EnvSchema = Type.Object({
   VIEW_CACHE_TTL_MS: Int(0, 3600000),
   LIVE_CACHE_MAX_ENTRIES: Int(1, 1000000),
   FINAL_CACHE_MAX_SEGMENTS: Int(0, 100000000),
+  LIVE_PUSH_INTERVAL_MS: Int(100, 60000),
+  LIVE_PUSH_MAX_BUFFERED_BYTES: Int(65536, 1073741824),
   UPSTREAM_TIMEOUT_MS: Int(100, 60000),
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
@@ -93,6 +95,8 @@ const DEFAULTS: Record<string, string> = {
   VIEW_CACHE_TTL_MS: "60000",
   LIVE_CACHE_MAX_ENTRIES: "1000",
   FINAL_CACHE_MAX_SEGMENTS: "40000",
+  LIVE_PUSH_INTERVAL_MS: "1000",
+  LIVE_PUSH_MAX_BUFFERED_BYTES: "4194304",
   UPSTREAM_TIMEOUT_MS: "1500",
   RATE_LIMIT_PER_SECOND: "20",
   RATE_LIMIT_BURST: "250",
@@ -172,6 +176,8 @@ export interface Config {
     /** Segments of finished transcripts kept in memory, all meetings together. */
     finalMaxSegments: number;
   };
+  /** /ws and the SSE stream: how often a live meeting is read upstream, and the unsent bytes a client may lag. */
+  livePush: { intervalMs: number; maxBufferedBytes: number };
   rateLimit: { perSecond: number; burst: number };
   /** Failed authentications allowed per client address (token bucket; perSecond 0 turns it off). */
   authFailureLimit: { perSecond: number; burst: number };
@@ -349,6 +355,10 @@ function toConfig(e: Env): Config {
       viewTtlMs: Number(e.VIEW_CACHE_TTL_MS),
       liveMaxEntries: Number(e.LIVE_CACHE_MAX_ENTRIES),
       finalMaxSegments: Number(e.FINAL_CACHE_MAX_SEGMENTS),
+    },
+    livePush: {
+      intervalMs: Number(e.LIVE_PUSH_INTERVAL_MS),
+      maxBufferedBytes: Number(e.LIVE_PUSH_MAX_BUFFERED_BYTES),
     },
     rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
     authFailureLimit: {

@@ -33,6 +33,10 @@ import type { Sandbox } from "./sandbox/index.js";
 import { type CapabilityCheck, createCapabilityCheck } from "./upstream/capabilities.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
 import { createUserNotifier } from "./webhooks/notify.js";
+import type { HoldingsChange } from "./cache/holdings.js";
+import { createMemoryLiveBus } from "./cache/live-bus.js";
+import { createLiveHub } from "./live/hub.js";
+import { createRedisLiveBus } from "./redis/live-bus.js";
 
 export interface Logger {
   info(o: object, msg?: string): void;
@@ -112,13 +116,21 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     now: () => performance.now(),
     broadcast: async (change) => invalidation?.publish(change),
   });
+  // Live push hears every holdings change after the views have dropped it (set once the hub exists below).
+  let pushChange: (change: HoldingsChange) => void = () => undefined;
   invalidation = redis
     ? createHoldingsInvalidation(redis, config.wholesaler.serviceLayerId, {
-        onChange: (change) => views.evict(change),
+        onChange: (change) => {
+          views.evict(change);
+          pushChange(change);
+        },
         onListening: (on) => views.setListening(on),
       })
     : undefined;
-  const onHoldingsChanged = (change: Parameters<typeof views.invalidate>[0]) => views.invalidate(change);
+  const onHoldingsChanged = async (change: HoldingsChange) => {
+    await views.invalidate(change);
+    pushChange(change);
+  };
   const ctx = { db, clock, keys, views };
   const secrets = [...config.webhookSecrets];
   const metrics = createMetrics();
@@ -238,10 +250,27 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
   if (config.rateLimit.perSecond > 0)
     hooks.push(rateLimitHook(limiter(config.rateLimit), metrics.rateLimited));
 
+  const transcriptsCtx = {
+    ...ctx,
+    client,
+    cache: liveCache,
+    finals: createFinalTranscriptCache(config.caches.finalMaxSegments),
+    onCheckpointError: (err: unknown) => logger.warn({ err }, "transcript checkpoint failed"),
+  };
+  const live = createLiveHub({
+    ctx: transcriptsCtx,
+    bus: redis ? createRedisLiveBus(redis, config.wholesaler.serviceLayerId) : createMemoryLiveBus(),
+    intervalMs: config.livePush.intervalMs,
+    maxBufferedBytes: config.livePush.maxBufferedBytes,
+    log: logger,
+  });
+  pushChange = (change) => live.holdingsChanged(change);
+
   return {
     config,
     ctx,
     hooks,
+    live,
     ops: { ready, metrics },
     metrics,
     botsCtx: {
@@ -261,13 +290,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       lifecycle: { ...lifecycle, log: logger, onOrphanStopped: metrics.orphanBotStopped },
       throttle: authFailures ? sharedSignInThrottle(authFailures) : createMemorySignInThrottle(clock),
     },
-    transcriptsCtx: {
-      ...ctx,
-      client,
-      cache: liveCache,
-      finals: createFinalTranscriptCache(config.caches.finalMaxSegments),
-      onCheckpointError: (err) => logger.warn({ err }, "transcript checkpoint failed"),
-    },
+    transcriptsCtx,
     db,
     client,
     capabilities,
@@ -282,6 +305,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     },
     async close(o = {}) {
       shuttingDown = true;
+      await live.close();
       await sampler.stop();
       await background?.stop();
       queueRunning = false;

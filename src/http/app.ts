@@ -24,6 +24,7 @@ import { registerAdminRoutes } from "./routes/admin.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerGatewayRoutes } from "./routes/index.js";
 import { registerAdminUsageRoutes } from "./routes/usage.js";
+import { registerWsRoute } from "./routes/ws.js";
 import { RequestLog } from "./request-log.js";
 import { ErrorBody } from "./schemas/common.js";
 import { MeetingSchema } from "./schemas/meetings.js";
@@ -111,7 +112,10 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   registerHealthRoutes(app, deps.ops);
   registerAdminRoutes(app, deps);
   registerAdminUsageRoutes(app, deps);
-  if (kind === "gateway") registerGatewayRoutes(app, deps);
+  if (kind === "gateway") {
+    registerGatewayRoutes(app, deps);
+    if (deps.live) await registerWsRoute(app, deps, deps.live);
+  }
   if (kind === "admin" && deps.console) await registerConsole(app, deps, deps.console);
   return app;
 }

@@ -13,6 +13,7 @@ import { CurrentState } from "./state-current.js";
 import type { BulkOptions } from "./transcript-gen.js";
 import { skewedClock, TweakControl, type Tweaks } from "./tweaks.js";
 import { LIVE_STATUSES } from "./views.js";
+import { registerCurrentWs } from "./ws-current.js";
 import { type WebhookDelivery, WebhookSender } from "./webhook.js";
 
 export type { FaultControl, FaultSnapshot, RouteFault, RouteKey, WebhookFaults } from "./faults.js";
@@ -155,8 +156,10 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     botRequests.push(request.body);
     if (botRequests.length > 100) botRequests.shift();
   });
-  if (current) registerCurrentRoutes(app, { state: current, apiKey: opts.apiKey, tweaks });
-  else {
+  if (current) {
+    registerCurrentRoutes(app, { state: current, apiKey: opts.apiKey, tweaks });
+    registerCurrentWs(app, { state: current, apiKey: opts.apiKey, tweaks });
+  } else {
     const ctx = { state, apiKey: opts.apiKey, now: () => clock.now(), tweaks };
     registerBotRoutes(app, ctx);
     registerMeetingRoutes(app, ctx);

@@ -124,7 +124,7 @@ export async function resolveRow(ctx: TranscriptsCtx, m: UserMeetingRow) {
   return { head, segments: windowed(segments, window, anchorOf(m, upstreamStart)), stale };
 }
 
-interface LiveValue {
+export interface LiveValue {
   start_time: string | null;
   segments: Segment[];
 }
@@ -134,7 +134,7 @@ interface LiveValue {
 const lastBodies = new WeakMap<object, Map<number, { raw: RawTranscript; value: LiveValue }>>();
 
 /** The live transcript, shared by every reader of the meeting; `start_time` is the wholesaler's meeting start. */
-async function liveTranscript(ctx: TranscriptsCtx, m: UserMeetingRow): Promise<LiveValue> {
+export async function liveTranscript(ctx: TranscriptsCtx, m: UserMeetingRow): Promise<LiveValue> {
   const nativeId = m.platform_specific_id ?? "";
   const { value, fetched } = await ctx.cache.get(`transcript:${m.id}`, async () => {
     let bodies = lastBodies.get(ctx);
@@ -166,7 +166,7 @@ const LAST_BODIES = 1000;
  * Where segments without absolute times are placed from: the wholesaler's meeting start (its clock), else our
  * own start converted to its timeline.
  */
-function anchorOf(m: UserMeetingRow, upstreamStart: string | null): Anchor {
+export function anchorOf(m: UserMeetingRow, upstreamStart: string | null): Anchor {
   const theirs = upstreamStart ? msFromTimestamp(upstreamStart) : Number.NaN;
   if (Number.isFinite(theirs)) return theirs;
   return m.meeting_start_time ? msFromTimestamp(m.meeting_start_time) + m.clock_offset_ms : null;

@@ -20,6 +20,8 @@ const PUBLIC: Record<string, string> = {
   "GET /metrics": "Prometheus scrape",
   "GET /openapi.json": "the API description",
   "POST /webhooks/meeting-finished": "the wholesaler signs it (test/http/webhooks.test.ts)",
+  // Not public: a plain request gets 404, and an upgraded socket is authenticated in-band as Vexa does.
+  "GET /ws": "WebSocket; its auth and isolation are test/http/ws.test.ts's",
 };
 const CONSOLE_PUBLIC = ["GET /console/sign-in", "POST /console/sign-in", "GET /console/assets/{name}"];
 /** Vexa's answers to a missing and to a wrong key, per service (README "The API"). */

@@ -1,0 +1,313 @@
+/**
+ * `/ws` speaks Vexa's ws.v1 (core/gateway/contracts/ws.v1, the gateway's run_multiplex): in-band auth errors and
+ * close 4401, subscribe/unsubscribe/ping, `subscribed` acks listing only the caller's meetings, then the caller's
+ * own view: status, a snapshot, segments as they appear and when revised, and the end with the final transcript.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createDb } from "../../src/db/client.js";
+import { createDeps } from "../../src/deps.js";
+import { buildApp } from "../../src/http/app.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { legs } from "../helpers/db.js";
+import { REDIS_URL, redisAnswers } from "../helpers/services.js";
+import { SEGMENT_KEYS } from "../helpers/vexa-shapes.js";
+import { waitFor } from "../helpers/wait.js";
+import { connectWs, latestSegments } from "../helpers/ws-client.js";
+
+const FAST = { segmentIntervalMs: 300, stopDelayMs: 300 };
+
+async function startBot(t: TestApp, key: string, native: string) {
+  const res = await t.call("POST", "/bots", {
+    key,
+    body: { platform: "google_meet", native_meeting_id: native },
+  });
+  expect(res.status, res.raw).toBe(201);
+  return res.body;
+}
+
+describe.each(await legs())("/ws (ws.v1) on %s", (leg) => {
+  let t: TestApp;
+  let wsUrl: string;
+  beforeAll(async () => {
+    t = await startTestApp(
+      leg,
+      { RATE_LIMIT_PER_SECOND: "0", LIVE_PUSH_INTERVAL_MS: "200", TRANSCRIPT_CACHE_TTL_MS: "200" },
+      { listen: true, sandbox: FAST },
+    );
+    wsUrl = `${t.gatewayUrl.replace(/^http/, "ws")}/ws`;
+  });
+  afterAll(async () => t?.close());
+
+  it("answers a missing or wrong key in-band and closes 4401; takes the key as header, Bearer or ?api_key=", async () => {
+    const none = await connectWs(wsUrl);
+    expect(await none.closed).toBe(4401);
+    expect(none.messages).toEqual([{ type: "error", error: "missing_api_key" }]);
+    const wrong = await connectWs(wsUrl, { "x-api-key": "w".repeat(40) });
+    expect(await wrong.closed).toBe(4401);
+    expect(wrong.messages).toEqual([{ type: "error", error: "invalid_api_key" }]);
+
+    const u = await t.newUser();
+    for (const c of [
+      await connectWs(wsUrl, { "x-api-key": u.key }),
+      await connectWs(wsUrl, { authorization: `Bearer ${u.key}` }),
+      await connectWs(`${wsUrl}?api_key=${u.key}`),
+    ]) {
+      c.send({ action: "ping" });
+      expect(await c.next((m) => m.type === "pong", "pong")).toEqual({ type: "pong" });
+      c.socket.close();
+    }
+  });
+
+  it("answers bad frames with Vexa's error codes and subscribes only the caller's meetings", async () => {
+    const a = await t.newUser();
+    const b = await t.newUser();
+    expect(
+      (
+        await t.call("POST", "/bots", {
+          key: b.key,
+          body: { platform: "google_meet", native_meeting_id: "wsb-bbbb-bbb" },
+        })
+      ).status,
+    ).toBe(201);
+    const c = await connectWs(wsUrl, { "x-api-key": a.key });
+    const frames: [unknown, unknown][] = [
+      ["not json", { type: "error", error: "invalid_json" }],
+      [[1, 2], { type: "error", error: "invalid_json" }],
+      [{ action: "dance" }, { type: "error", error: "unknown_action" }],
+      [
+        { action: "subscribe" },
+        { type: "error", error: "invalid_subscribe_payload", details: "'meetings' must be a non-empty list" },
+      ],
+      [
+        { action: "subscribe", meetings: [] },
+        { type: "error", error: "invalid_subscribe_payload", details: "'meetings' list cannot be empty" },
+      ],
+      [
+        { action: "subscribe", meetings: [{ platform: "google_meet" }] },
+        { type: "error", error: "invalid_subscribe_payload", details: "no valid meeting objects" },
+      ],
+      // B's meeting and a meeting nobody has: authorized for nobody here, so not subscribed.
+      [
+        {
+          action: "subscribe",
+          meetings: [
+            { platform: "google_meet", native_id: "wsb-bbbb-bbb" },
+            { platform: "zoom", native_id: "1234500000" },
+            { platform: "nope", native_id: "x" },
+          ],
+        },
+        { type: "subscribed", meetings: [] },
+      ],
+      [
+        { action: "unsubscribe", meetings: [{ platform: "google_meet", native_id: "wsb-bbbb-bbb" }] },
+        {
+          type: "error",
+          error: "invalid_unsubscribe_payload",
+          details: ["meetings[0] not currently subscribed"],
+        },
+      ],
+      [
+        { action: "unsubscribe" },
+        { type: "error", error: "invalid_unsubscribe_payload", details: "'meetings' must be a list" },
+      ],
+    ];
+    for (const [i, [frame, answer]] of frames.entries()) {
+      c.send(frame);
+      expect(await c.next(() => true, `answer ${i}`, i)).toEqual(answer);
+    }
+    // Nothing of B's meeting ever reached A.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(c.messages).toHaveLength(frames.length);
+    c.socket.close();
+  });
+
+  it("streams the caller's view: status, snapshot, new and revised segments, then the end and the final transcript", async () => {
+    const a = await t.newUser();
+    const native = `wsl-${leg === "pg" ? "pgpg" : "lite"}-one`;
+    const made = await t.call("POST", "/bots", {
+      key: a.key,
+      body: { platform: "google_meet", native_meeting_id: native },
+    });
+    expect(made.status, made.raw).toBe(201);
+    const ref = { platform: "google_meet", native_id: native };
+    const c = await connectWs(wsUrl, { "x-api-key": a.key });
+    c.send({ action: "subscribe", meetings: [ref] });
+    expect(await c.next((m) => m.type === "subscribed", "ack")).toEqual({
+      type: "subscribed",
+      meetings: [ref],
+    });
+    const status = await c.next((m) => m.type === "meeting.status", "status");
+    expect(status).toMatchObject({
+      meeting: { id: made.body.id, platform: "google_meet", native_id: native },
+      payload: { status: made.body.status },
+      user_id: a.id,
+    });
+    await c.next((m) => m.type === "transcript", "snapshot");
+    // Segments appear while the meeting is live (the sandbox adds one every 300 ms).
+    await c.next((m) => m.type === "transcript" && m.confirmed.length > 0, "live segments");
+    const liveCount = latestSegments(c.messages).size;
+    expect(liveCount).toBeGreaterThan(0);
+    const seg = [...latestSegments(c.messages).values()][0];
+    expect(seg).toMatchObject({ completed: true, segment_id: expect.any(String), text: expect.any(String) });
+    expect(Object.keys(seg)).toEqual([...SEGMENT_KEYS, "segment_id", "completed"]);
+
+    expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key })).status).toBe(202);
+    const end = await c.next(
+      (m) => m.type === "meeting.status" && m.payload.status === "completed",
+      "completed",
+      0,
+      60_000,
+    );
+    expect(end.user_id).toBe(a.id);
+    // What the client holds (latest version of each segment) is the stored final transcript, exactly.
+    const stored = await t.call("GET", `/transcripts/google_meet/${native}`, { key: a.key });
+    expect(stored.body.status).toBe("completed");
+    const held = [...latestSegments(c.messages).values()].map(({ segment_id, completed, ...s }) => s);
+    const byStart = (x: { start: number }, y: { start: number }) => x.start - y.start;
+    expect(held.sort(byStart)).toEqual([...stored.body.segments].sort(byStart));
+    c.socket.close();
+  });
+
+  it("a late joiner's subscription carries only its own window", async () => {
+    const a = await t.newUser();
+    const b = await t.newUser();
+    const native = `wsw-${leg === "pg" ? "pgpg" : "lite"}-two`;
+    await startBot(t, a.key, native);
+    const ca = await connectWs(wsUrl, { "x-api-key": a.key });
+    ca.send({ action: "subscribe", meetings: [{ platform: "google_meet", native_id: native }] });
+    await ca.next((m) => m.type === "transcript" && m.confirmed.length >= 3, "A has segments");
+    await startBot(t, b.key, native);
+    const cb = await connectWs(wsUrl, { "x-api-key": b.key });
+    cb.send({ action: "subscribe", meetings: [{ platform: "google_meet", native_id: native }] });
+    await cb.next(
+      (m) => m.type === "transcript" && m.confirmed.length > 0 && m.meeting.native_id === native,
+      "B has segments",
+    );
+    const aSeen = latestSegments(ca.messages);
+    const bSeen = latestSegments(cb.messages);
+    // B never gets the segments from before it attached; what it gets is what GET /transcripts shows it.
+    const bRead = await t.call("GET", `/transcripts/google_meet/${native}`, { key: b.key });
+    const bReadIds = new Set(
+      bRead.body.segments.map((s: { absolute_start_time: string }) => s.absolute_start_time),
+    );
+    expect([...bSeen.keys()].every((k) => bReadIds.has(k))).toBe(true);
+    expect([...aSeen.keys()].some((k) => !bSeen.has(k))).toBe(true);
+    for (const m of cb.messages) if (m.type === "meeting.status") expect(m.user_id).toBe(b.id);
+    ca.socket.close();
+    cb.socket.close();
+  });
+});
+
+describe.each(await legs())("/ws slow consumers on %s", (leg) => {
+  it("a client that stops reading is dropped with close 1013 instead of being buffered for", async () => {
+    const t = await startTestApp(
+      leg,
+      { RATE_LIMIT_PER_SECOND: "0", LIVE_PUSH_INTERVAL_MS: "200", LIVE_PUSH_MAX_BUFFERED_BYTES: "65536" },
+      { listen: true, sandbox: FAST },
+    );
+    try {
+      const u = await t.newUser();
+      const native = "wss-slow-one";
+      await startBot(t, u.key, native);
+      // A long meeting: the snapshot alone is megabytes.
+      // (once the bot has heard some audio: the block goes before now)
+      await waitFor(
+        () => {
+          try {
+            t.sandbox.addSegments("google_meet", native, 20_000);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        20_000,
+        "room for the bulk segments",
+      );
+      const c = await connectWs(`${t.gatewayUrl.replace(/^http/, "ws")}/ws`, { "x-api-key": u.key });
+      // safe because: the ws client keeps its TCP socket here; pausing it is a client that stopped reading.
+      const tcp = (c.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      tcp.pause();
+      c.send({ action: "subscribe", meetings: [{ platform: "google_meet", native_id: native }] });
+      await waitFor(() => t.deps.live?.stats().sinks === 1, 10_000, "subscribed");
+      await waitFor(() => t.deps.live?.stats().sinks === 0, 20_000, "slow consumer dropped");
+      tcp.resume();
+      expect(await c.closed).toBe(1013);
+    } finally {
+      await t.close();
+    }
+  }, 90_000);
+});
+
+describe("/ws across two instances through Redis", async () => {
+  const ready = (await legs()).includes("pg") && (await redisAnswers());
+  it.skipIf(!ready)(
+    "a subscriber on one instance is fed by the other; one upstream read per interval",
+    async () => {
+      const t = await startTestApp(
+        "pg",
+        {
+          REDIS_URL,
+          SERVICE_LAYER_ID: `ws-redis-${process.pid}-${Date.now()}`,
+          RATE_LIMIT_PER_SECOND: "0",
+          // No coalescing cache: only the feeder lease keeps the two instances to one upstream read per interval.
+          TRANSCRIPT_CACHE_TTL_MS: "0",
+          LIVE_PUSH_INTERVAL_MS: "500",
+        },
+        { listen: true, sandbox: FAST },
+      );
+      const db2 = await createDb({ kind: "pg", url: t.dbUrl!, poolSize: 5 });
+      const deps2 = await createDeps(loadConfig({ ...t.env, ROLE: "api-gateway" }), {
+        db: db2,
+        queueSchema: t.deps.queue.schema,
+      });
+      const gateway2 = await buildApp("gateway", deps2);
+      const url2 = await gateway2.listen({ port: 0, host: "127.0.0.1" });
+      try {
+        const a = await t.newUser();
+        const b = await t.newUser();
+        const native = "wsr-redi-one";
+        for (const u of [a, b]) await startBot(t, u.key, native);
+        const ref = { platform: "google_meet", native_id: native };
+        // A subscribes on instance 1 first: instance 1 takes the feeder lease and keeps it while A stays.
+        const onOne = await connectWs(`${t.gatewayUrl.replace(/^http/, "ws")}/ws`, { "x-api-key": a.key });
+        onOne.send({ action: "subscribe", meetings: [ref] });
+        await onOne.next((m) => m.type === "transcript" && m.confirmed.length > 0, "A fed on instance 1");
+        const onTwo = await connectWs(`${url2.replace(/^http/, "ws")}/ws`, { "x-api-key": b.key });
+        onTwo.send({ action: "subscribe", meetings: [ref] });
+        await onTwo.next((m) => m.type === "transcript", "B's snapshot");
+        const snapshotAt = onTwo.messages.length;
+        // New segments reach B on instance 2 from instance 1's feed.
+        await onTwo.next(
+          (m) => m.type === "transcript" && m.confirmed.length > 0,
+          "B fed via Redis",
+          snapshotAt,
+        );
+        const route = "GET /transcripts/{platform}/{native_meeting_id}";
+        const before = t.sandbox.calls()[route] ?? 0;
+        const started = Date.now();
+        await new Promise((r) => setTimeout(r, 3000));
+        const perSecond = ((t.sandbox.calls()[route] ?? 0) - before) / ((Date.now() - started) / 1000);
+        // One feeder at 2 reads/s (interval 500 ms); two feeders would be 4.
+        expect(perSecond).toBeLessThanOrEqual(2.5);
+        expect(perSecond).toBeGreaterThan(0.5);
+        // The end, committed on instance 1, reaches B on instance 2 (Redis invalidations).
+        expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key })).status).toBe(202);
+        expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: b.key })).status).toBe(202);
+        const end = await onTwo.next(
+          (m) => m.type === "meeting.status" && m.payload.status === "completed",
+          "B completed",
+          0,
+          60_000,
+        );
+        expect(end.user_id).toBe(b.id);
+        onOne.socket.close();
+        onTwo.socket.close();
+      } finally {
+        await gateway2.close();
+        await deps2.close();
+        await t.close();
+      }
+    },
+  );
+});
