@@ -225,6 +225,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     queueDepth: (name) => queue.depth(name),
     queueFailed: (name) => queue.failedCount(name),
     dbStatements: () => db.statements?.() ?? 0,
+    dbNamedStatements: () => db.namedStatements?.() ?? new Map(),
   });
   const ready = createReadiness({
     db,

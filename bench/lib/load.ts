@@ -11,6 +11,13 @@ export interface LoadResult {
   durationS: number;
   /** Responses with a 2xx status. */
   ok: number;
+  /** Requests sent (autocannon's count). */
+  sent: number;
+  /**
+   * Requests still unanswered when the run ended. autocannon drops them silently (neither an error nor a
+   * timeout): a run whose answers take longer than the run itself records no responses at all.
+   */
+  unanswered: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -64,6 +71,8 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     duration: o.durationS,
     method: o.method ?? "GET",
     timeout: o.timeoutS ?? 10,
+    // autocannon notices the end of a run at its next sample: every 100 ms rather than every second.
+    sampleInt: 100,
     ...(o.amount ? { amount: o.amount } : {}),
     ...(o.headers ? { headers: o.headers } : {}),
     ...(o.body !== undefined ? { body: o.body } : {}),
@@ -112,6 +121,8 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     connectionRate: o.connectionRate,
     durationS,
     ok: latencies.length,
+    sent: counts(result).sent,
+    unanswered: Math.max(0, counts(result).sent - counts(result).total - result.errors),
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -128,6 +139,9 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
+/** autocannon's request counters: sent, and completed (`total`; its bundled types omit `sent`). */
+const counts = (r: autocannon.Result) => r.requests as unknown as { sent: number; total: number };
+
 /** The figures this module reads from autocannon, summed (or worst-of) over staggered instances. */
 function merge(rs: autocannon.Result[]): autocannon.Result {
   if (rs.length === 1 && rs[0]) return rs[0];
@@ -143,6 +157,11 @@ function merge(rs: autocannon.Result[]): autocannon.Result {
   return {
     ...first,
     duration: Math.max(...rs.map((r) => r.duration)),
+    requests: {
+      ...first.requests,
+      sent: rs.reduce((n, r) => n + counts(r).sent, 0),
+      total: rs.reduce((n, r) => n + counts(r).total, 0),
+    },
     non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
     errors: rs.reduce((n, r) => n + r.errors, 0),
     timeouts: rs.reduce((n, r) => n + r.timeouts, 0),

@@ -23,6 +23,8 @@ export interface Db extends Queryable {
   tx<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Statements sent so far, BEGIN and COMMIT included (the bench reads it through /metrics). */
   statements?(): number;
+  /** Named (hot-path) statements sent so far, by name: which of them a request pays for (bench, /metrics). */
+  namedStatements?(): ReadonlyMap<string, number>;
   close(): Promise<void>;
   /** PGlite only: the data directory as an uncompressed tarball (the tests' template database). */
   dumpDataDir?(): Promise<Blob>;
@@ -56,8 +58,10 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
     // An idle client dropping (server restart) must not crash the process; the next query reconnects.
   });
   let statements = 0;
+  const named = new Map<string, number>();
   const run = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[], name?: string) => {
     statements++;
+    if (name) named.set(name, (named.get(name) ?? 0) + 1);
     const res = name
       ? await client.query({ name, text: sql, values: params as unknown[] })
       : await client.query(sql, params as unknown[]);
@@ -65,6 +69,7 @@ async function createPgDb(url: string, poolSize: number): Promise<Db> {
   };
   return {
     kind: "pg",
+    namedStatements: () => named,
     query: <T>(sql: string, params?: unknown[], name?: string) =>
       run<T>(pool, sql, params, name).catch(rethrow),
     async tx(fn) {
@@ -97,16 +102,21 @@ async function createPgliteDb(dataDir: string, loadDataDir?: Blob): Promise<Db> 
     ...(loadDataDir ? { loadDataDir } : {}),
   });
   let statements = 0;
-  const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[]) => {
+  const named = new Map<string, number>();
+  const run = async <T>(q: Pick<PGlite, "query">, sql: string, params?: unknown[], name?: string) => {
     statements++;
+    if (name) named.set(name, (named.get(name) ?? 0) + 1);
     const res = await q.query<T>(sql, params);
     return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
   };
   return {
     kind: "pglite",
-    query: <T>(sql: string, params?: unknown[]) => run<T>(db, sql, params).catch(rethrow),
-    tx: (fn) => db.transaction((t) => fn({ query: (sql, params) => run(t, sql, params) })).catch(rethrow),
+    query: <T>(sql: string, params?: unknown[], name?: string) =>
+      run<T>(db, sql, params, name).catch(rethrow),
+    tx: (fn) =>
+      db.transaction((t) => fn({ query: (sql, params, name) => run(t, sql, params, name) })).catch(rethrow),
     statements: () => statements,
+    namedStatements: () => named,
     close: () => db.close(),
     dumpDataDir: () => db.dumpDataDir("none"),
   };

@@ -15,6 +15,8 @@ export interface MetricsSources {
   queueFailed(name: string): Promise<number>;
   /** Database statements this process has sent (BEGIN/COMMIT included). */
   dbStatements?(): number;
+  /** The named (hot-path) ones among them, by name. */
+  dbNamedStatements?(): ReadonlyMap<string, number>;
 }
 
 export interface HttpObservation {
@@ -93,6 +95,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       if (!sources?.dbStatements) return;
       this.reset();
       this.inc(sources.dbStatements());
+    },
+  });
+  new Counter({
+    name: "retailer_db_named_statements_total",
+    help: "Named (hot-path, prepared) database statements this process sent, by name",
+    labelNames: ["name"],
+    registers,
+    collect() {
+      if (!sources?.dbNamedStatements) return;
+      this.reset();
+      for (const [name, n] of sources.dbNamedStatements()) this.inc({ name }, n);
     },
   });
   const transitions = new Counter({

@@ -8,19 +8,28 @@ import { type Anchor, inWindow, type Window } from "../meetings/window.js";
  * hot read copies nothing and serialises nothing.
  */
 
-// A few distinct windows or heads per transcript are normal (users who joined late, per-user start times);
-// beyond this many, results are computed per request rather than held.
+// A few distinct windows and heads per transcript are normal (users who joined late, per-user start times);
+// beyond this many of each kind, results are computed per request rather than held. Each kind has its own
+// bound: 50 readers whose windows all cover the transcript share one array, which then also carries their 50
+// heads (one shared bound made the 65th entry onwards recompute their window and bytes on every request).
 const PER_TRANSCRIPT = 64;
 
-const derived = new WeakMap<Segment[], Map<string, unknown>>();
+const derived = new WeakMap<
+  Segment[],
+  { windows: Map<string, Segment[]>; heads: Map<string, Buffer>; json?: string }
+>();
 
-function memo<V>(segments: Segment[], key: string, make: () => V): V {
+function memoOf(segments: Segment[]) {
   let m = derived.get(segments);
   if (!m) {
-    m = new Map();
+    m = { windows: new Map(), heads: new Map() };
     derived.set(segments, m);
   }
-  const hit = m.get(key) as V | undefined;
+  return m;
+}
+
+function kept<V>(m: Map<string, V>, key: string, make: () => V): V {
+  const hit = m.get(key);
   if (hit !== undefined) return hit;
   const v = make();
   if (m.size < PER_TRANSCRIPT) m.set(key, v);
@@ -30,16 +39,20 @@ function memo<V>(segments: Segment[], key: string, make: () => V): V {
 /** This holding's cut of a shared transcript (the shared array itself when its window covers everything). */
 export function windowed(segments: Segment[], w: Window, anchor: Anchor): Segment[] {
   if (w.from === null && w.to === null) return segments;
-  return memo(segments, `w\u0000${w.from}\u0000${w.to}\u0000${anchor}`, () => inWindow(segments, w, anchor));
+  return kept(memoOf(segments).windows, `${w.from}\u0000${w.to}\u0000${anchor}`, () =>
+    inWindow(segments, w, anchor),
+  );
 }
 
 /** The TranscriptionResponse bytes: `head`'s keys in Vexa's order, then the (shared) segments. */
 export function transcriptBytes(head: Record<string, unknown>, segments: Segment[]): Buffer {
   const headJson = JSON.stringify(head);
-  const json = memo(segments, "json", () => JSON.stringify(segments));
+  const m = memoOf(segments);
+  m.json ??= JSON.stringify(segments);
+  const json = m.json;
   const build = () => Buffer.from(`${headJson.slice(0, -1)},"segments":${json}}`);
   // A large transcript keeps one serialisation, not one copy per distinct head (up to PER_TRANSCRIPT of them).
-  return json.length > MAX_MEMO_BYTES ? build() : memo(segments, `b\u0000${headJson}`, build);
+  return json.length > MAX_MEMO_BYTES ? build() : kept(m.heads, headJson, build);
 }
 
 const MAX_MEMO_BYTES = 256 * 1024;

@@ -186,14 +186,36 @@ export async function verifyApiKey(ctx: Ctx, token: string): Promise<UserRow | u
   const known = ctx.keys?.get(hash);
   if (known) return known;
   const version = ctx.keys?.version() ?? 0;
-  const res = await ctx.db.query<UserRow>(
-    `SELECT u.id, u.email, u.name, u.image_url, u.max_concurrent_bots, u.data, u.created_at
-       FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token = $1`,
-    [hash],
-  );
-  if (res.rows[0]) ctx.keys?.set(hash, res.rows[0], version);
-  return res.rows[0];
+  // Requests with the same key that miss together share one lookup (a burst of polls when the entry expires),
+  // unless a key was revoked since that lookup started.
+  let pending = lookups.get(ctx.db);
+  if (!pending) {
+    pending = new Map();
+    lookups.set(ctx.db, pending);
+  }
+  const joined = pending.get(hash);
+  if (joined && joined.version === version) return joined.row;
+  const row = ctx.db
+    .query<UserRow>(
+      `SELECT u.id, u.email, u.name, u.image_url, u.max_concurrent_bots, u.data, u.created_at
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token = $1`,
+      [hash],
+      "verify-api-key",
+    )
+    .then((res) => {
+      if (res.rows[0]) ctx.keys?.set(hash, res.rows[0], version);
+      return res.rows[0];
+    });
+  const entry = { version, row };
+  pending.set(hash, entry);
+  try {
+    return await row;
+  } finally {
+    if (pending.get(hash) === entry) pending.delete(hash);
+  }
 }
+
+const lookups = new WeakMap<object, Map<string, { version: number; row: Promise<UserRow | undefined> }>>();
 
 /** Constant-time comparison of two secrets of any length (hashing first equalises the lengths). */
 export function secretsEqual(a: string, b: string): boolean {

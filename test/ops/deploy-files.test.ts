@@ -149,7 +149,21 @@ describe("Dockerfile", () => {
     expect(t).toMatch(/^USER node$/m);
     expect(t).toMatch(/^HEALTHCHECK .*healthcheck\.js/m);
     expect(t).toMatch(/^COPY migrations \.\/migrations$/m);
-    expect(t).toMatch(/^CMD \["node", ?"dist\/main\.js"\]$/m);
+    expect(t).toMatch(/^CMD \["node", ?(?:"--[\w-]+=?\w*", ?)*"dist\/main\.js"\]$/m);
+  });
+
+  it("runs the retailer exactly as npm start does: the same node flags and environment (the bench measures those)", () => {
+    const start: string = JSON.parse(read("package.json")).scripts.start;
+    const [, envPart = "", flagPart = ""] =
+      /^((?:[A-Z_]+=\S+ )*)node ((?:--\S+ )*)dist\/main\.js$/.exec(start) ?? [];
+    const cmd = /^CMD \[(.*)\]$/m.exec(text())?.[1] ?? "";
+    const cmdWords = JSON.parse(`[${cmd}]`) as string[];
+    expect(cmdWords).toEqual(["node", ...flagPart.trim().split(" ").filter(Boolean), "dist/main.js"]);
+    for (const pair of envPart.trim().split(" ").filter(Boolean)) {
+      const [k, v] = pair.split("=");
+      expect(text()).toMatch(new RegExp(`^\\s+${k}=${v}$|^ENV .*\\b${k}=${v}\\b`, "m"));
+    }
+    expect(flagPart.length + envPart.length).toBeGreaterThan(0);
   });
 
   it("keeps secrets and local state out of the build context", () => {
