@@ -1,5 +1,12 @@
 import type { FastifyRequest } from "fastify";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route also takes the key as `?api_key=` (a browser's WebSocket or EventSource cannot set headers). */
+    queryApiKey?: boolean;
+  }
+}
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -19,7 +26,7 @@ export function presentedUserKey(request: FastifyRequest): string | undefined {
     const m = /^\s*bearer\s+(\S+)\s*$/i.exec(auth);
     if (m?.[1]) return m[1];
   }
-  if ((request.routeOptions.config as { queryApiKey?: boolean } | undefined)?.queryApiKey) {
+  if (request.routeOptions.config?.queryApiKey) {
     const q = (request.query as Record<string, unknown> | undefined)?.api_key;
     if (typeof q === "string" && q) return q;
   }

@@ -24,6 +24,7 @@ import { registerAdminRoutes } from "./routes/admin.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerGatewayRoutes } from "./routes/index.js";
 import { registerAdminUsageRoutes } from "./routes/usage.js";
+import { registerStreamRoute } from "./routes/stream.js";
 import { registerWsRoute } from "./routes/ws.js";
 import { RequestLog } from "./request-log.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -114,7 +115,10 @@ export async function buildApp(kind: AppKind, deps: AppDeps, opts: { logger?: Fa
   registerAdminUsageRoutes(app, deps);
   if (kind === "gateway") {
     registerGatewayRoutes(app, deps);
-    if (deps.live) await registerWsRoute(app, deps, deps.live);
+    if (deps.live) {
+      registerStreamRoute(app, deps, deps.live);
+      await registerWsRoute(app, deps, deps.live);
+    }
   }
   if (kind === "admin" && deps.console) await registerConsole(app, deps, deps.console);
   return app;

@@ -169,6 +169,45 @@ describe.each(await legs())("/ws (ws.v1) on %s", (leg) => {
     c.socket.close();
   });
 
+  it("SSE at /transcripts/{platform}/{native}/stream carries the same messages, for the caller's own meetings", async () => {
+    const a = await t.newUser();
+    const b = await t.newUser();
+    const native = `sse-${leg === "pg" ? "pgpg" : "lite"}-one`;
+    const made = await startBot(t, a.key, native);
+    const path = `/transcripts/google_meet/${native}/stream`;
+    expect((await t.call("GET", path)).status).toBe(403);
+    expect(await t.call("GET", path, { key: b.key })).toMatchObject({
+      status: 404,
+      body: { detail: `Meeting not found for platform google_meet and ID ${native}` },
+    });
+    const abort = new AbortController();
+    const res = await fetch(`${t.gatewayUrl}${path}?api_key=${a.key}`, { signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const messages: any[] = [];
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += value;
+        const events = text.split("\n\n");
+        text = events.pop() ?? "";
+        for (const e of events) if (e.startsWith("data: ")) messages.push(JSON.parse(e.slice(6)));
+      }
+    })();
+    await waitFor(
+      () => messages.some((m) => m.type === "transcript" && m.confirmed.length > 0),
+      30_000,
+      "segments",
+    );
+    expect(messages[0]).toMatchObject({ type: "meeting.status", meeting: { id: made.id }, user_id: a.id });
+    expect(messages[1]).toMatchObject({ type: "transcript", meeting: { id: made.id, native_id: native } });
+    abort.abort();
+    await waitFor(() => t.deps.live?.stats().sinks === 0, 10_000, "stream dropped on disconnect");
+  });
+
   it("a late joiner's subscription carries only its own window", async () => {
     const a = await t.newUser();
     const b = await t.newUser();

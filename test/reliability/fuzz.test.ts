@@ -53,6 +53,9 @@ async function templates(t: TestApp): Promise<Template[]> {
     await instance.ready();
     const doc = instance.swagger() as { paths: Record<string, Record<string, unknown>> };
     for (const [path, ops] of Object.entries(doc.paths)) {
+      // An SSE stream answers for as long as the client stays (an injected request never completes); its edges
+      // are test/http/ws.test.ts's.
+      if (path.endsWith("/stream")) continue;
       for (const m of Object.keys(ops)) out.push({ app, method: m.toUpperCase() as Method, path });
     }
     out.push({ app, method: "GET", path: "/openapi.json" }, { app, method: "GET", path: "/docs/{rest}" });
