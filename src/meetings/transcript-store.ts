@@ -60,16 +60,17 @@ export async function storeSegments(
   const unique = new Map<string, { s: Segment; seq: number }>();
   for (const [i, s] of segments.entries()) unique.set(segmentKey(s), { s, seq: i });
   const rows = [...unique.entries()];
-  if (opts.replace) {
-    await tx.query(
-      "DELETE FROM transcriptions WHERE meeting_id = $1 AND NOT (segment_key = ANY($2::text[]))",
-      [meetingId, rows.map(([k]) => k)],
-    );
+  if (rows.length === 0) {
+    if (opts.replace) await tx.query("DELETE FROM transcriptions WHERE meeting_id = $1", [meetingId]);
+    return;
   }
-  if (rows.length === 0) return;
   const col = <T>(f: (s: Segment, seq: number) => T) => rows.map(([, v]) => f(v.s, v.seq));
+  // With `replace`, the rows whose keys are not in this set go in the same statement (one round trip, the keys
+  // sent once). The DELETE sees only the rows that existed before the statement, and never one the INSERT
+  // touches: the keys it removes are exactly those the INSERT does not carry.
   await tx.query(
-    `INSERT INTO transcriptions (meeting_id, start_time, end_time, text, speaker, language, created_at, created_at_text,
+    `WITH gone AS (DELETE FROM transcriptions WHERE $13::boolean AND meeting_id = $1 AND NOT (segment_key = ANY($10::text[])))
+     INSERT INTO transcriptions (meeting_id, start_time, end_time, text, speaker, language, created_at, created_at_text,
                                  absolute_start_time, absolute_end_time, segment_key, seq)
      SELECT $1, t.start_time, t.end_time, t.text, t.speaker, t.language, t.created_at_text::timestamp, t.created_at_text,
             t.abs_start, t.abs_end, t.segment_key, t.seq
@@ -104,6 +105,7 @@ export async function storeSegments(
       rows.map(([k]) => k),
       col((_s, seq) => seq),
       opts.storedAt,
+      opts.replace,
     ],
   );
 }
