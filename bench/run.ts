@@ -27,6 +27,7 @@ import {
 } from "./lib/procs.js";
 import { formatSummary, type ProfileSummary, profilesIn, summarizeProfile } from "./lib/profile.js";
 import { markdownTable, mb, ms, pct, type Row, rps, textTable, verdict } from "./lib/report.js";
+import { pushScenario } from "./push.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options and profile
@@ -56,8 +57,8 @@ See docs/bench.md.\n`);
 }
 
 const QUICK = Boolean(flags.quick);
-/** The scenarios: live (1), readers (2), finished (3 and the finalization store, 4), bots (5). */
-const SCENARIOS = ["live", "readers", "finished", "bots"] as const;
+/** The scenarios: live (1), readers (2), finished (3 and the finalization store, 4), bots (5), push (6). */
+const SCENARIOS = ["live", "readers", "finished", "bots", "push"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = new Set<string>(
   flags.only
@@ -213,7 +214,12 @@ interface Sandbox {
   end(nativeId: string): Promise<void>;
 }
 
-async function startSandbox(dist: string, work: string, name = "sandbox"): Promise<Sandbox> {
+async function startSandbox(
+  dist: string,
+  work: string,
+  name = "sandbox",
+  extraArgs: string[] = [],
+): Promise<Sandbox> {
   const port = await freePort();
   const key = `sbx-${randomBytes(12).toString("hex")}`;
   const secret = randomBytes(16).toString("hex");
@@ -234,6 +240,7 @@ async function startSandbox(dist: string, work: string, name = "sandbox"): Promi
       secret,
       "--max-concurrent-bots",
       "1000000",
+      ...extraArgs,
     ],
     {},
     join(work, "logs"),
@@ -1447,6 +1454,30 @@ async function main(): Promise<void> {
       await b.stop();
       await sbRetail.child.stop();
       log("retailer D and its sandbox stopped");
+    }
+
+    if (want("push")) {
+      // Scenario 6: live push (/ws) against polling. Its own sandbox adds no segments by itself (one an hour), so
+      // every new segment is one the bench added and timed.
+      const sbPush = await startSandbox(dist, work, "sandbox", ["--segment-interval-ms", "3600000"]);
+      const r = await startRetailer("retailer-push", "scenario 6: live push", 1000, {
+        ...ctx,
+        sandbox: sbPush,
+        extraEnv: { MAX_CONNECTIONS: "10000" },
+      });
+      log(`retailer E (live push, pid ${r.child.pid}) at ${r.url}`);
+      const push = await pushScenario({
+        retailer: { url: r.url, pid: r.child.pid },
+        sandbox: sbPush,
+        newUser: (tag, maxBots) => newUser(r, tag, maxBots),
+        postBot: (key, nativeId) => postBot(r, key, nativeId),
+        log,
+        quick: QUICK,
+      });
+      rows.push(...push.rows);
+      raw.push = push.raw;
+      await r.stop();
+      await sbPush.child.stop();
     }
 
     await sandbox.child.stop();

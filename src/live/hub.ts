@@ -83,12 +83,18 @@ export function createLiveHub(o: LiveHubOptions) {
     return true;
   };
 
-  /** Sends the segments of `all` (this subscriber's cut) it has not seen as they are now; `full` sends even none. */
-  const sendSegments = (sub: Sub, all: Segment[], full = false) => {
+  /**
+   * Sends the segments of `all` (this subscriber's cut) it has not seen as they are now; `full` sends even none.
+   * The bundle's `ts` is when the retailer saw the change (the feeder's read), else now.
+   */
+  const sendSegments = (sub: Sub, all: Segment[], full = false, seenAt?: number) => {
     const fresh = all.filter((s) => sub.sent.get(segmentKey(s)) !== segmentJson(s));
     if (fresh.length === 0 && !full) return;
     for (const s of fresh) sub.sent.set(segmentKey(s), segmentJson(s));
-    deliver(sub, transcriptMessage(sub.row, fresh, ts()));
+    deliver(
+      sub,
+      transcriptMessage(sub.row, fresh, seenAt === undefined ? ts() : new Date(seenAt).toISOString()),
+    );
   };
 
   const cut = (sub: Sub, segments: Segment[], startTime: string | null) =>
@@ -101,7 +107,7 @@ export function createLiveHub(o: LiveHubOptions) {
   const onEvent = (g: Group) => (e: FeedEvent) => {
     for (const sub of g.subs) {
       if (sub.queued) sub.queued.push(e);
-      else sendSegments(sub, cut(sub, e.segments, e.start_time));
+      else sendSegments(sub, cut(sub, e.segments, e.start_time), false, e.at);
     }
   };
 
@@ -116,7 +122,7 @@ export function createLiveHub(o: LiveHubOptions) {
     sendSegments(sub, segments, true);
     const queued = sub.queued ?? [];
     sub.queued = null;
-    for (const e of queued) sendSegments(sub, cut(sub, e.segments, e.start_time));
+    for (const e of queued) sendSegments(sub, cut(sub, e.segments, e.start_time), false, e.at);
   };
 
   /** Re-reads the subscriber's view after a change: the new status, and at the end the final transcript first. */
