@@ -162,7 +162,7 @@ describe.skipIf(!hasRedis)("rate limits shared through Redis", () => {
       await a.close();
       await b.close();
     }
-  });
+  }, 60_000); // two apps start inside the test: over 30 s on a machine at load 13
 
   it("the Lua bucket refills at the configured rate", async () => {
     const redis = new Redis(REDIS_URL);

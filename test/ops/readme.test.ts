@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES } from "../../src/config.js";
 
@@ -19,6 +19,21 @@ describe("README stays true", () => {
     expect(links.filter(outside)).toEqual([]);
     // Nor points a reader at a path outside it in prose.
     expect(readme.match(/`\.\.\/[^`]*`/g) ?? []).toEqual([]);
+  });
+
+  it("docs/ links and points only inside the repository too", () => {
+    const outside: string[] = [];
+    for (const name of readdirSync("docs").filter((f) => f.endsWith(".md"))) {
+      const text = readFileSync(join("docs", name), "utf8");
+      const links = [...text.matchAll(/\]\(((?!https?:)[^)#]+)\)/g)].map((m) => m[1] ?? "");
+      const paths = [...text.matchAll(/`(\.\.?\/[^`\s]*)`/g)].map((m) => m[1] ?? "");
+      for (const l of [...links, ...paths]) {
+        const target = resolve("docs", l);
+        if (relative(process.cwd(), target).startsWith("..") || !existsSync(target))
+          outside.push(`${name}: ${l}`);
+      }
+    }
+    expect(outside).toEqual([]);
   });
 
   it("names the two commands: one to run, one to test", () => {
