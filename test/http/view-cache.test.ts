@@ -82,6 +82,17 @@ describe.each(await legs())("per-user meeting views on %s", (leg) => {
     expect(n).toBe(0);
   });
 
+  it("concurrent requests with a key not yet remembered look it up once", async () => {
+    const u = await t.newUser();
+    const lookups = () => t.deps.ctx.db.namedStatements?.().get("verify-api-key") ?? 0;
+    const before = lookups();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => read(u.key, room())), // rooms the user holds nothing in: 404 each
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 404));
+    expect(lookups() - before).toBe(1);
+  });
+
   it("every change to the holding is seen by the next read: attach, PATCH, detach, finalization, delete", async () => {
     const u = await t.newUser();
     const native = room();
