@@ -5,7 +5,15 @@ import type { Clock } from "../clock.js";
  * The Redis implementation (src/redis/live-cache.ts) shares it across instances.
  */
 export interface LiveCache {
-  get<T>(key: string, fetch: () => Promise<T>): Promise<{ value: T; fetched: boolean }>;
+  /**
+   * `fresh`: the caller wants a value read now (the live-push feeder, once per interval): cached copies are
+   * skipped, a read already in flight is joined, and the result is stored for every other reader.
+   */
+  get<T>(
+    key: string,
+    fetch: () => Promise<T>,
+    opts?: { fresh?: boolean },
+  ): Promise<{ value: T; fetched: boolean }>;
 }
 
 interface Entry {
@@ -17,13 +25,13 @@ interface Entry {
 export function createMemoryLiveCache(clock: Clock, ttlMs: number, maxEntries = 1000): LiveCache {
   const entries = new Map<string, Entry>();
   return {
-    async get<T>(key: string, fetch: () => Promise<T>) {
+    async get<T>(key: string, fetch: () => Promise<T>, opts?: { fresh?: boolean }) {
       // TTL 0 means no caching and no coalescing at all: every read is its own upstream call.
       if (ttlMs <= 0) {
         return { value: await fetch(), fetched: true };
       }
       const e = entries.get(key);
-      if (e && (e.settledAt === null || clock.now() - e.settledAt < ttlMs)) {
+      if (e && (e.settledAt === null || (!opts?.fresh && clock.now() - e.settledAt < ttlMs))) {
         return { value: (await e.promise) as T, fetched: false };
       }
       entries.delete(key); // re-inserted below: Map order is age order

@@ -158,7 +158,8 @@ export function createLiveHub(o: LiveHubOptions) {
       const any = g.subs.values().next().value as Sub | undefined;
       if (!any || !g.timer) return;
       if (!(await o.bus.lead(g.meetingId, o.intervalMs * 3))) return;
-      const live = await liveTranscript(o.ctx, any.row);
+      // Read now (not a copy up to a TTL old), and leave the answer in the cache for pollers of the meeting.
+      const live = await liveTranscript(o.ctx, any.row, { fresh: true });
       const changed: Segment[] = [];
       for (const s of live.segments) {
         const k = segmentKey(s);

@@ -222,13 +222,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
  */
 export function countLiveCache(inner: LiveCache, onResult: (hit: boolean) => void): LiveCache {
   return {
-    async get(key, fetch) {
+    async get(key, fetch, opts) {
       let called = false;
       try {
-        return await inner.get(key, () => {
-          called = true;
-          return fetch();
-        });
+        return await inner.get(
+          key,
+          () => {
+            called = true;
+            return fetch();
+          },
+          opts,
+        );
       } finally {
         onResult(!called);
       }

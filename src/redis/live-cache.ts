@@ -21,10 +21,10 @@ export function createRedisLiveCache(
   namespace: string,
   maxEntries = 1000,
 ): LiveCache {
-  const sharedGet = async <T>(key: string, fetch: () => Promise<T>): Promise<T> => {
+  const sharedGet = async <T>(key: string, fetch: () => Promise<T>, fresh: boolean): Promise<T> => {
     // Namespaced by SERVICE_LAYER_ID: retailers sharing one Redis must not share meeting ids.
     const k = `retailer:${namespace}:live:${key}`;
-    const cached = await health.call(() => redis.get(k));
+    const cached = fresh ? null : await health.call(() => redis.get(k));
     if (cached !== null) return JSON.parse(cached) as T;
     const token = randomUUID();
     if (await health.call(() => redis.set(`${k}:lock`, token, "PX", LOCK_MS, "NX"))) {
@@ -56,7 +56,7 @@ export function createRedisLiveCache(
     return fetch();
   };
   // Redis trouble before the wholesaler was called: call it directly. Its own errors pass through unchanged.
-  const get = async <T>(key: string, fetch: () => Promise<T>): Promise<T> => {
+  const get = async <T>(key: string, fetch: () => Promise<T>, fresh = false): Promise<T> => {
     if (!health.usable()) return fetch();
     let fetching = false;
     const tracked = () => {
@@ -64,7 +64,7 @@ export function createRedisLiveCache(
       return fetch();
     };
     try {
-      return await sharedGet(key, tracked);
+      return await sharedGet(key, tracked, fresh);
     } catch (err) {
       if (fetching || !(err instanceof RedisUnavailableError)) throw err;
       return fetch();
@@ -73,5 +73,5 @@ export function createRedisLiveCache(
   if (ttlMs <= 0) return createMemoryLiveCache(clock, 0);
   // The in-process layer is shorter-lived than Redis so instances converge on the shared copy.
   const local = createMemoryLiveCache(clock, Math.min(ttlMs, 250), maxEntries);
-  return { get: (key, fetch) => local.get(key, () => get(key, fetch)) };
+  return { get: (key, fetch, opts) => local.get(key, () => get(key, fetch, opts?.fresh), opts) };
 }

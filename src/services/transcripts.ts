@@ -134,28 +134,36 @@ export interface LiveValue {
 const lastBodies = new WeakMap<object, Map<number, { raw: RawTranscript; value: LiveValue }>>();
 
 /** The live transcript, shared by every reader of the meeting; `start_time` is the wholesaler's meeting start. */
-export async function liveTranscript(ctx: TranscriptsCtx, m: UserMeetingRow): Promise<LiveValue> {
+export async function liveTranscript(
+  ctx: TranscriptsCtx,
+  m: UserMeetingRow,
+  opts?: { fresh?: boolean },
+): Promise<LiveValue> {
   const nativeId = m.platform_specific_id ?? "";
-  const { value, fetched } = await ctx.cache.get(`transcript:${m.id}`, async () => {
-    let bodies = lastBodies.get(ctx);
-    if (!bodies) {
-      bodies = new Map();
-      lastBodies.set(ctx, bodies);
-    }
-    const last = bodies.get(m.id);
-    const raw = await ctx.client.getTranscriptRaw(
-      m.platform,
-      nativeId,
-      last ? { known: last.raw } : undefined,
-    );
-    if (last && raw === last.raw) return last.value;
-    const t = raw.transcript;
-    const v: LiveValue = { start_time: t.start_time ?? null, segments: t.segments.map(toSegment) };
-    bodies.delete(m.id);
-    if (bodies.size >= LAST_BODIES) bodies.delete(bodies.keys().next().value as number);
-    bodies.set(m.id, { raw, value: v });
-    return v;
-  });
+  const { value, fetched } = await ctx.cache.get(
+    `transcript:${m.id}`,
+    async () => {
+      let bodies = lastBodies.get(ctx);
+      if (!bodies) {
+        bodies = new Map();
+        lastBodies.set(ctx, bodies);
+      }
+      const last = bodies.get(m.id);
+      const raw = await ctx.client.getTranscriptRaw(
+        m.platform,
+        nativeId,
+        last ? { known: last.raw } : undefined,
+      );
+      if (last && raw === last.raw) return last.value;
+      const t = raw.transcript;
+      const v: LiveValue = { start_time: t.start_time ?? null, segments: t.segments.map(toSegment) };
+      bodies.delete(m.id);
+      if (bodies.size >= LAST_BODIES) bodies.delete(bodies.keys().next().value as number);
+      bodies.set(m.id, { raw, value: v });
+      return v;
+    },
+    opts,
+  );
   if (fetched) maybeCheckpoint(ctx, m.id, value.segments);
   return value;
 }
