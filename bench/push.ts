@@ -152,6 +152,7 @@ async function rounds(d: PushDeps, clients: Client[], meetings: string[], n: num
     afterSeen,
     missing,
     perMeetingPerSecond: upstream / meetings.length / seconds,
+    seconds,
     rssPeak: mem.peakBytes,
   };
 }
@@ -250,12 +251,13 @@ export async function pushScenario(d: PushDeps): Promise<{ rows: Row[]; raw: unk
       },
       {
         scenario: s,
-        metric: "wholesaler transcript reads per meeting per second",
+        metric: `wholesaler transcript reads per meeting per second (over ${w.seconds.toFixed(1)} s)`,
         retailer: w.perMeetingPerSecond.toFixed(2),
         baseline: p.perMeetingPerSecond.toFixed(2),
         ratio: "",
-        target: "≤ 1",
-        result: verdict(w.perMeetingPerSecond <= 1),
+        // A window of s seconds holds up to s + 1 reads made exactly once a second.
+        target: "≤ 1 (+ one read at the window's edge)",
+        result: verdict(w.perMeetingPerSecond <= (w.seconds + 1) / w.seconds),
       },
       {
         scenario: s,
