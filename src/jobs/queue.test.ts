@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import PgBoss from "pg-boss";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Leg, legs, PG_SERVER } from "../../test/helpers/db.js";
+import { createTestDb, type Leg, legs, PG_SERVER } from "../../test/helpers/db.js";
 import { pgliteDataDirCopy } from "../../test/helpers/pglite-template.js";
 import { createDb, type Db, type DbTarget } from "../db/client.js";
 import { splitSql } from "../db/sql-script.js";
@@ -87,7 +87,8 @@ describe.each(LEGS)("job queue on %s", (leg) => {
   let shared: Db | undefined;
   let h: ReturnType<typeof harness>;
   beforeAll(async () => {
-    if (leg === "pglite") shared = await createDb({ kind: "pglite", dataDir: "memory://" });
+    // PGlite: one database for the whole leg, a copy of the migrated template (each test uses its own schema).
+    if (leg === "pglite") shared = (await createTestDb("pglite")).db;
   });
   afterAll(async () => {
     await shared?.close();
@@ -433,9 +434,8 @@ describe.each(LEGS)("job queue on %s", (leg) => {
   it("shuts down cleanly: no timers or sockets left once the queue is stopped and the db closed", async () => {
     h = harness(leg, shared);
     const before = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    const db = await createDb(
-      leg === "pg" ? { kind: "pg", url: PG_SERVER } : { kind: "pglite", dataDir: "memory://" },
-    );
+    const db =
+      leg === "pg" ? await createDb({ kind: "pg", url: PG_SERVER }) : (await createTestDb("pglite")).db;
     const q = createJobQueue(db, { schema: h.schema, ...FAST, maintenanceIntervalSeconds: 1 });
     await q.start();
     let done = 0;
