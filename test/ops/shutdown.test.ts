@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { pgliteDataDirCopy } from "../helpers/pglite-template.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
+import { waitFor } from "../helpers/wait.js";
 
 const ADMIN = "shutdown-admin-token-0123456789abcdef";
 const SLOW_MS = 2000;
@@ -64,7 +65,8 @@ describe("graceful shutdown of a real process", () => {
       // Wait until the request is inside the retailer, waiting on the wholesaler.
       while (sandbox.calls()["POST /bots"] === 0) await new Promise((r) => setTimeout(r, 20));
       p.proc.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 200));
+      // Logged in the same tick as the servers start closing (main.ts installShutdown).
+      await waitFor(() => p.logs.some((l) => l.msg === "shutting down"), 10_000, "the shutdown to begin");
       const refused = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.status,
         () => "refused",
