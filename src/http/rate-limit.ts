@@ -61,6 +61,7 @@ export function rateLimitHook(limiter: RateLimiter, onLimited?: (app: string) =>
       const result = await limiter.take(bucketKey(key));
       if (result.allowed) return;
       onLimited?.(kind);
+      if (refuseInBand(request, "Rate limit exceeded.", result.retryAfterSeconds)) return;
       throw tooMany("Rate limit exceeded.", result.retryAfterSeconds);
     });
   };
@@ -70,7 +71,15 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Set by the failed-authentication throttle; auth.ts calls it when a presented key is wrong. */
     authFailed?: () => Promise<void>;
+    /** A WebSocket upgrade refused by a limit: /ws answers it in-band (an HTTP answer to an upgrade never arrives). */
+    refused?: { detail: string; retryAfterSeconds: number };
   }
+}
+
+function refuseInBand(request: FastifyRequest, detail: string, retryAfterSeconds: number): boolean {
+  if (request.headers.upgrade?.toLowerCase() !== "websocket") return false;
+  request.refused = { detail: `${detail} Retry after ${retryAfterSeconds} seconds.`, retryAfterSeconds };
+  return true;
 }
 
 /**
@@ -89,7 +98,9 @@ export function authFailureHook(limiter: RateLimiter, onLimited?: (app: string) 
       const result = await limiter.take(key, 0);
       if (!result.allowed) {
         onLimited?.(kind);
-        throw tooMany("Too many failed authentication attempts.", result.retryAfterSeconds);
+        const what = "Too many failed authentication attempts.";
+        if (refuseInBand(request, what, result.retryAfterSeconds)) return;
+        throw tooMany(what, result.retryAfterSeconds);
       }
       request.authFailed = async () => {
         await limiter.take(key, 1);

@@ -40,10 +40,14 @@ export const control = {
     JSON.stringify({ type: "error", error, ...extra }),
 };
 
-/** Close codes: Vexa's 4401 (no or bad key) and 4503 (auth unavailable); 1013 for a consumer too slow to keep up. */
+/**
+ * Close codes: Vexa's 4401 (no or bad key) and 4503 (auth unavailable); ours in the same scheme, 4429 for a rate
+ * limit (HTTP 429), and 1013 for a consumer too slow to keep up.
+ */
 export const CLOSE = {
   unauthorized: 4401,
   authUnavailable: 4503,
+  rateLimited: 4429,
   slowConsumer: 1013,
   goingAway: 1001,
 } as const;

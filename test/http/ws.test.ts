@@ -350,3 +350,38 @@ describe("/ws across two instances through Redis", async () => {
     },
   );
 });
+
+describe.each(await legs())("/ws and the failed-authentication throttle on %s", (leg) => {
+  it("wrong keys on /ws spend the address's budget; then even the right key is refused (rate_limited, 4429)", async () => {
+    const t = await startTestApp(
+      leg,
+      { AUTH_FAILURES_PER_MINUTE: "6", AUTH_FAILURE_BURST: "2", RATE_LIMIT_PER_SECOND: "0" },
+      { listen: true },
+    );
+    try {
+      const u = await t.newUser();
+      const url = `${t.gatewayUrl.replace(/^http/, "ws")}/ws`;
+      for (const headers of [{ authorization: "Bearer wrong-1" }, { "x-api-key": "wrong-2" }] as Record<
+        string,
+        string
+      >[]) {
+        const c = await connectWs(url, headers);
+        expect(await c.closed).toBe(4401);
+      }
+      // Spent: the right key is refused too, in-band (an HTTP 429 to an upgrade would never reach the client).
+      const refused = await connectWs(`${url}?api_key=${u.key}`);
+      expect(await refused.closed).toBe(4429);
+      expect(refused.messages).toEqual([
+        {
+          type: "error",
+          error: "rate_limited",
+          detail: expect.stringMatching(
+            /^Too many failed authentication attempts\. Retry after \d+ seconds\.$/,
+          ),
+        },
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -44,6 +44,7 @@ export async function registerWsRoute(app: App, deps: AppDeps, hub: LiveHub): Pr
       };
       socket.on("message", (data, isBinary) => receive(isBinary ? "\u0000" : data.toString()));
       void (async () => {
+        if (request.refused) return reject(socket, "rate_limited", CLOSE.rateLimited, request.refused.detail);
         const key = presentedUserKey(request);
         if (!key) return reject(socket, "missing_api_key", CLOSE.unauthorized);
         let user: Awaited<ReturnType<typeof verifyApiKey>>;
@@ -77,8 +78,8 @@ export async function registerWsRoute(app: App, deps: AppDeps, hub: LiveHub): Pr
   );
 }
 
-function reject(socket: WebSocket, error: string, code: number): void {
-  if (socket.readyState === socket.OPEN) socket.send(control.error(error));
+function reject(socket: WebSocket, error: string, code: number, detail?: string): void {
+  if (socket.readyState === socket.OPEN) socket.send(control.error(error, detail ? { detail } : {}));
   socket.close(code);
 }
 
