@@ -64,7 +64,10 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       expect((await t.call("POST", "/bots", { key: a.key, body })).status).toBe(201);
       expect((await t.call("DELETE", `/bots/google_meet/${native}`, { key: a.key })).status).toBe(202);
       t.sandbox.resetCalls();
-      const rb = await t.call("POST", "/bots", { key: b.key, body });
+      await t.deps.capabilities.settled();
+      // Current Vexa's optional fields are kept with the request and sent by the queued start.
+      const extras = { passcode: "q-pass", recording_enabled: false };
+      const rb = await t.call("POST", "/bots", { key: b.key, body: { ...body, ...extras } });
       const rc = await t.call("POST", "/bots", { key: c.key, body });
       expect(rb.status, rb.raw).toBe(201);
       expect(rc.status, rc.raw).toBe(201);
@@ -82,6 +85,9 @@ describe.each(await legs())("meeting lifecycle on %s", (leg) => {
       const room = await upstreamRoom(t, native);
       expect(room.filter((m) => toBaselineStatus(m.status) === "active")).toHaveLength(1);
       expect(room).toHaveLength(2); // the old one and exactly one new one
+      const sent = t.sandbox.botRequests().at(-1);
+      if (vexa === "current") expect(sent).toMatchObject({ native_meeting_id: native, ...extras });
+      else expect(Object.keys(sent as object)).not.toContain("passcode");
     });
 
     it("DELETE /meetings on a live meeting ends the hold first: usage counted, bot stopped, then the slot frees", async () => {
