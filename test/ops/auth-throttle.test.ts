@@ -175,5 +175,6 @@ describe.skipIf(!(await redisAnswers()))("shared through Redis", () => {
       await a.close();
       await b.close();
     }
-  });
+    // Two app starts: timed out at 30 s on a loaded machine.
+  }, 60_000);
 });
