@@ -584,11 +584,6 @@ const floorRow = (scenario: string, metric: string, retailer: string, floor: str
   result: "info",
 });
 
-/** The retailer's database statements so far (its /metrics counter). */
-async function dbStatements(r: { url: string }): Promise<number> {
-  return (await dbCounts(r)).total;
-}
-
 /** All statements so far, and the named (hot-path) ones by name. */
 async function dbCounts(r: { url: string }): Promise<{ total: number; named: Record<string, number> }> {
   const text = await (await fetch(`${r.url}/metrics`)).text();

@@ -34,6 +34,25 @@ describe("shared transcript bytes", () => {
     expect(JSON.parse(first[59]?.toString() ?? "").segments).toHaveLength(200);
   });
 
+  it("serves a large transcript from its one encoding, whatever the head", () => {
+    const big: Segment[] = Array.from({ length: 3000 }, (_, i) => ({
+      ...(segments[i % 200] as Segment),
+      start: i,
+      text: `sägment ${i} ${"x".repeat(100)}`,
+    }));
+    const a = transcriptBytes({ id: 1, status: "completed", start_time: at(0) }, big);
+    const b = transcriptBytes({ id: 1, status: "completed", start_time: at(1) }, big);
+    expect(a.length).toBeGreaterThan(256 * 1024);
+    expect(JSON.parse(a.toString())).toEqual({
+      id: 1,
+      status: "completed",
+      start_time: at(0),
+      segments: big,
+    });
+    expect(JSON.parse(b.toString()).start_time).toBe(at(1));
+    expect(b.subarray(b.indexOf('"segments":'))).toEqual(a.subarray(a.indexOf('"segments":')));
+  });
+
   it("cuts a late reader's window once and shares the cut", () => {
     const late = { from: at(60 + 150), to: null };
     const cut = windowed(segments, late, null);

@@ -16,7 +16,7 @@ const PER_TRANSCRIPT = 64;
 
 const derived = new WeakMap<
   Segment[],
-  { windows: Map<string, Segment[]>; heads: Map<string, Buffer>; json?: string }
+  { windows: Map<string, Segment[]>; heads: Map<string, Buffer>; json?: Buffer }
 >();
 
 function memoOf(segments: Segment[]) {
@@ -48,11 +48,13 @@ export function windowed(segments: Segment[], w: Window, anchor: Anchor): Segmen
 export function transcriptBytes(head: Record<string, unknown>, segments: Segment[]): Buffer {
   const headJson = JSON.stringify(head);
   const m = memoOf(segments);
-  m.json ??= JSON.stringify(segments);
+  // Encoded once: a response is then a copy of these bytes, never a new UTF-8 encoding of the whole transcript.
+  m.json ??= Buffer.from(JSON.stringify(segments));
   const json = m.json;
-  const build = () => Buffer.from(`${headJson.slice(0, -1)},"segments":${json}}`);
+  const build = () => Buffer.concat([Buffer.from(`${headJson.slice(0, -1)},"segments":`), json, CLOSE]);
   // A large transcript keeps one serialisation, not one copy per distinct head (up to PER_TRANSCRIPT of them).
   return json.length > MAX_MEMO_BYTES ? build() : kept(m.heads, headJson, build);
 }
 
+const CLOSE = Buffer.from("}");
 const MAX_MEMO_BYTES = 256 * 1024;
