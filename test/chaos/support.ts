@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import { readSegments, type Segment } from "../../src/meetings/transcript-store.js";
+import { SandboxHttpError } from "../../src/sandbox/errors.js";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.js";
 import { createPgSchemaUrl } from "../helpers/db.js";
 import { freePort, type RetailerProcess, spawnRetailer } from "../helpers/process.js";
@@ -329,7 +330,8 @@ export async function addSpokenSegments(w: World, nativeId: string, count: numbe
       w.sandbox.addSegments("google_meet", nativeId, count);
       return;
     } catch (err) {
-      if (!(err instanceof Error && /no room/.test(err.message)) || Date.now() > deadline) throw err;
+      // 409: the meeting has no stretch yet that the segments could have been spoken in.
+      if (!(err instanceof SandboxHttpError && err.status === 409) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
