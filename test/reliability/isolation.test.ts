@@ -74,6 +74,19 @@ describe.each(await legs())("isolation between users on %s", (leg) => {
       30_000,
       "A's finished meeting",
     );
+    // Stored and marked ended commit before the finalizer deletes the meeting upstream (design §5.3): wait for
+    // that clean-up too, or it lands among B's attempts and looks like one of them reached the wholesaler.
+    await waitFor(
+      async () =>
+        (
+          await t.deps.db.query<{ upstream_deleted: boolean }>(
+            "SELECT upstream_deleted FROM meetings WHERE platform_specific_id = $1",
+            [done],
+          )
+        ).rows[0]?.upstream_deleted === true,
+      30_000,
+      "A's finished meeting deleted upstream",
+    );
     const snapshot = async () => ({
       meetings: (await t.call("GET", "/meetings", { key: a.key })).body,
       live: (await t.call("GET", `/transcripts/google_meet/${live}`, { key: a.key })).body.id,
