@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { type Clock, systemClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps, type Deps, type DepsOptions } from "../../src/deps.js";
@@ -141,4 +142,14 @@ export async function startTestApp(
       await drop();
     },
   };
+}
+
+/** POST /bots for `key` in a Google Meet room, expecting 201; returns the meeting Vexa-shaped. */
+export async function startBot(t: TestApp, key: string, native: string): Promise<any> {
+  const res = await t.call("POST", "/bots", {
+    key,
+    body: { platform: "google_meet", native_meeting_id: native },
+  });
+  expect(res.status, res.raw).toBe(201);
+  return res.body;
 }
