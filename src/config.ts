@@ -54,6 +54,7 @@ const EnvSchema = Type.Object({
   FINAL_CACHE_MAX_SEGMENTS: Int(0, 100000000),
   LIVE_PUSH_INTERVAL_MS: Int(100, 60000),
   LIVE_PUSH_MAX_BUFFERED_BYTES: Int(65536, 1073741824),
+  LIVE_PUSH_UPSTREAM_WS: Bool,
   UPSTREAM_TIMEOUT_MS: Int(100, 60000),
   RATE_LIMIT_PER_SECOND: Type.Number({ minimum: 0, maximum: 100000 }),
   RATE_LIMIT_BURST: Int(1, 1000000),
@@ -97,6 +98,7 @@ const DEFAULTS: Record<string, string> = {
   FINAL_CACHE_MAX_SEGMENTS: "40000",
   LIVE_PUSH_INTERVAL_MS: "1000",
   LIVE_PUSH_MAX_BUFFERED_BYTES: "4194304",
+  LIVE_PUSH_UPSTREAM_WS: "true",
   UPSTREAM_TIMEOUT_MS: "1500",
   RATE_LIMIT_PER_SECOND: "20",
   RATE_LIMIT_BURST: "250",
@@ -177,7 +179,12 @@ export interface Config {
     finalMaxSegments: number;
   };
   /** /ws and the SSE stream: how often a live meeting is read upstream, and the unsent bytes a client may lag. */
-  livePush: { intervalMs: number; maxBufferedBytes: number };
+  livePush: {
+    intervalMs: number;
+    maxBufferedBytes: number;
+    /** Follow live meetings through the wholesaler's own /ws where it has one (a change signal; polls otherwise). */
+    upstreamWs: boolean;
+  };
   rateLimit: { perSecond: number; burst: number };
   /** Failed authentications allowed per client address (token bucket; perSecond 0 turns it off). */
   authFailureLimit: { perSecond: number; burst: number };
@@ -359,6 +366,7 @@ function toConfig(e: Env): Config {
     livePush: {
       intervalMs: Number(e.LIVE_PUSH_INTERVAL_MS),
       maxBufferedBytes: Number(e.LIVE_PUSH_MAX_BUFFERED_BYTES),
+      upstreamWs: e.LIVE_PUSH_UPSTREAM_WS === "true",
     },
     rateLimit: { perSecond: Number(e.RATE_LIMIT_PER_SECOND), burst: Number(e.RATE_LIMIT_BURST) },
     authFailureLimit: {

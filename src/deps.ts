@@ -32,6 +32,7 @@ import type { UserRow } from "./services/users.js";
 import type { Sandbox } from "./sandbox/index.js";
 import { type CapabilityCheck, createCapabilityCheck } from "./upstream/capabilities.js";
 import { createWholesalerClient, type WholesalerClient } from "./upstream/client.js";
+import { createUpstreamWatch } from "./upstream/watch.js";
 import { createUserNotifier } from "./webhooks/notify.js";
 import type { HoldingsChange } from "./cache/holdings.js";
 import { createMemoryLiveBus } from "./cache/live-bus.js";
@@ -258,11 +259,15 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     finals: createFinalTranscriptCache(config.caches.finalMaxSegments),
     onCheckpointError: (err: unknown) => logger.warn({ err }, "transcript checkpoint failed"),
   };
+  const upstreamWatch = config.livePush.upstreamWs
+    ? createUpstreamWatch({ baseUrl: wholesaler.url, apiKey: wholesaler.key, log: logger })
+    : undefined;
   const live = createLiveHub({
     ctx: transcriptsCtx,
     bus: redis ? createRedisLiveBus(redis, config.wholesaler.serviceLayerId) : createMemoryLiveBus(),
     intervalMs: config.livePush.intervalMs,
     maxBufferedBytes: config.livePush.maxBufferedBytes,
+    watch: upstreamWatch,
     log: logger,
   });
   pushChange = (change) => live.holdingsChanged(change);
@@ -307,6 +312,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
     async close(o = {}) {
       shuttingDown = true;
       await live.close();
+      upstreamWatch?.close();
       await sampler.stop();
       await background?.stop();
       queueRunning = false;

@@ -6,6 +6,7 @@ import { type UserMeetingRow, userMeetingById } from "../services/meeting-views.
 import { windowed } from "../services/transcript-body.js";
 import { anchorOf, liveTranscript, resolveRow, type TranscriptsCtx } from "../services/transcripts.js";
 import type { LiveBus } from "../cache/live-bus.js";
+import type { UpstreamWatch } from "../upstream/watch.js";
 import { CLOSE, segmentJson, statusMessage, transcriptMessage } from "./messages.js";
 
 /** What the one feeder of a live meeting saw change upstream: new or revised segments (not yet windowed). */
@@ -31,6 +32,8 @@ export interface LiveHubOptions {
   bus: LiveBus<FeedEvent>;
   intervalMs: number;
   maxBufferedBytes: number;
+  /** The wholesaler's own /ws as a change signal, where it has one (current Vexa). */
+  watch?: Pick<UpstreamWatch, "watch" | "following"> | undefined;
   log?: { warn(o: object, msg?: string): void };
 }
 
@@ -55,9 +58,18 @@ interface Group {
   /** What the feeder last published, segment key → serialisation (only meaningful on the feeder). */
   published: Map<string, string>;
   meeting: string;
+  platform: string;
+  nativeId: string | null;
+  /** When this instance last read the meeting upstream (ms, our clock). */
+  lastRead: number;
+  /** A read asked for by the wholesaler's push, waiting for the interval since the last read to pass. */
+  pushed?: NodeJS.Timeout | undefined;
+  unwatch?: (() => void) | undefined;
 }
 
 const STATUS_EVERY_TICKS = 5;
+/** While the wholesaler pushes a meeting's changes, the regular read is only a backstop: every this many intervals. */
+const BACKSTOP_INTERVALS = 10;
 
 /**
  * Live push (issue 15). Each meeting with subscribers on any instance is read upstream once per interval by one
@@ -66,6 +78,8 @@ const STATUS_EVERY_TICKS = 5;
  * Subscribing sends the current status and a full snapshot first, so a reconnect misses nothing. Status changes
  * and the meeting's end arrive through the holdings invalidations every lifecycle commit makes (with a periodic
  * check as backstop); at the end the stored final transcript's differences are sent, then the status.
+ * Where the wholesaler has its own /ws, the feeder reads when the wholesaler says the meeting changed (still at
+ * most once per interval) and polls only every BACKSTOP_INTERVALS intervals: an idle meeting costs no reads.
  */
 export function createLiveHub(o: LiveHubOptions) {
   const groups = new Map<number, Group>();
@@ -150,14 +164,19 @@ export function createLiveHub(o: LiveHubOptions) {
     sub.chain = sub.chain.then(() => refresh(sub)).catch(() => undefined);
   };
 
-  const tick = async (g: Group) => {
+  const followed = (g: Group) => g.nativeId !== null && o.watch?.following(g.platform, g.nativeId) === true;
+
+  /** `pushed`: the wholesaler said the meeting changed; otherwise the interval's timer (a backstop if followed). */
+  const tick = async (g: Group, pushed = false) => {
     if (g.ticking) return;
     g.ticking = true;
     try {
-      if (++g.ticks % STATUS_EVERY_TICKS === 0) await checkMeeting(g);
+      if (!pushed && ++g.ticks % STATUS_EVERY_TICKS === 0) await checkMeeting(g);
       const any = g.subs.values().next().value as Sub | undefined;
       if (!any || !g.timer) return;
+      if (!pushed && followed(g) && now() - g.lastRead < o.intervalMs * BACKSTOP_INTERVALS) return;
       if (!(await o.bus.lead(g.meetingId, o.intervalMs * 3))) return;
+      g.lastRead = now();
       // Read now (not a copy up to a TTL old), and leave the answer in the cache for pollers of the meeting.
       const live = await liveTranscript(o.ctx, any.row, { fresh: true });
       const changed: Segment[] = [];
@@ -191,13 +210,30 @@ export function createLiveHub(o: LiveHubOptions) {
     for (const sub of g.subs) queueRefresh(sub);
   };
 
+  /** The wholesaler pushed a change: read now, or once the interval since the last read has passed. */
+  const onPush = (g: Group) => {
+    if (g.pushed) return;
+    const wait = g.lastRead + o.intervalMs - now();
+    if (wait <= 0) return void tick(g, true);
+    g.pushed = setTimeout(() => {
+      g.pushed = undefined;
+      void tick(g, true);
+    }, wait);
+    g.pushed.unref();
+  };
+
   const setFeeding = (g: Group, on: boolean) => {
     if (on && !g.timer) {
       g.timer = setInterval(() => void tick(g), o.intervalMs);
       g.timer.unref();
+      if (o.watch && g.nativeId !== null) g.unwatch = o.watch.watch(g.platform, g.nativeId, () => onPush(g));
     } else if (!on && g.timer) {
       clearInterval(g.timer);
       g.timer = undefined;
+      clearTimeout(g.pushed);
+      g.pushed = undefined;
+      g.unwatch?.();
+      g.unwatch = undefined;
       void o.bus.release(g.meetingId);
     }
   };
@@ -240,6 +276,9 @@ export function createLiveHub(o: LiveHubOptions) {
           ticks: 0,
           published: new Map(),
           meeting: `${row.meeting_status}/${row.transcript_cached}`,
+          platform: row.platform,
+          nativeId: row.platform_specific_id,
+          lastRead: 0,
         };
         created.off = o.bus.subscribe(row.id, onEvent(created));
         groups.set(row.id, created);
