@@ -1,13 +1,12 @@
 import type { HoldingsChange } from "../cache/holdings.js";
 import { isLive } from "../meetings/statuses.js";
 import type { Segment } from "../meetings/transcript-store.js";
-import { segmentKey } from "../meetings/transcript-store.js";
 import { type UserMeetingRow, userMeetingById } from "../services/meeting-views.js";
 import { windowed } from "../services/transcript-body.js";
 import { anchorOf, liveTranscript, resolveRow, type TranscriptsCtx } from "../services/transcripts.js";
 import type { LiveBus } from "../cache/live-bus.js";
 import type { UpstreamWatch } from "../upstream/watch.js";
-import { CLOSE, segmentJson, statusMessage, transcriptMessage } from "./messages.js";
+import { CLOSE, liveSegmentId, segmentJson, statusMessage, transcriptMessage } from "./messages.js";
 
 /** What the one feeder of a live meeting saw change upstream: new or revised segments (not yet windowed). */
 export interface FeedEvent {
@@ -102,9 +101,9 @@ export function createLiveHub(o: LiveHubOptions) {
    * The bundle's `ts` is when the retailer saw the change (the feeder's read), else now.
    */
   const sendSegments = (sub: Sub, all: Segment[], full = false, seenAt?: number) => {
-    const fresh = all.filter((s) => sub.sent.get(segmentKey(s)) !== segmentJson(s));
+    const fresh = all.filter((s) => sub.sent.get(liveSegmentId(s)) !== segmentJson(s));
     if (fresh.length === 0 && !full) return;
-    for (const s of fresh) sub.sent.set(segmentKey(s), segmentJson(s));
+    for (const s of fresh) sub.sent.set(liveSegmentId(s), segmentJson(s));
     deliver(
       sub,
       transcriptMessage(sub.row, fresh, seenAt === undefined ? ts() : new Date(seenAt).toISOString()),
@@ -181,7 +180,7 @@ export function createLiveHub(o: LiveHubOptions) {
       const live = await liveTranscript(o.ctx, any.row, { fresh: true });
       const changed: Segment[] = [];
       for (const s of live.segments) {
-        const k = segmentKey(s);
+        const k = liveSegmentId(s);
         const json = segmentJson(s);
         if (g.published.get(k) === json) continue;
         g.published.set(k, json);

@@ -1,4 +1,4 @@
-import { type Segment, segmentKey } from "../meetings/transcript-store.js";
+import type { Segment } from "../meetings/transcript-store.js";
 import type { UserMeetingRow } from "../services/meeting-views.js";
 
 /**
@@ -8,11 +8,19 @@ import type { UserMeetingRow } from "../services/meeting-views.js";
  */
 const parts = new WeakMap<Segment, string>();
 
+/**
+ * A segment's `segment_id` on the wire: its start relative to the meeting (Vexa keys segments by start). Not the
+ * absolute time: current Vexa prints live segments with the bot's own clock and recomputes stored ones from the
+ * meeting's start_time, so the same segment's absolute time moves when the meeting ends; its relative start does
+ * not, and the final version then replaces the live one at the client instead of sitting beside it.
+ */
+export const liveSegmentId = (s: Segment): string => s.start.toFixed(3);
+
 /** A segment as a bundle carries it: Vexa's segment keys, plus `segment_id` (what revisions replace) and `completed`. */
 export function segmentJson(s: Segment): string {
   let json = parts.get(s);
   if (json === undefined) {
-    json = JSON.stringify({ ...s, segment_id: segmentKey(s), completed: true });
+    json = JSON.stringify({ ...s, segment_id: liveSegmentId(s), completed: true });
     parts.set(s, json);
   }
   return json;

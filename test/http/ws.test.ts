@@ -214,7 +214,8 @@ describe.each(await legs())("/ws (ws.v1) on %s", (leg) => {
     // B never gets the segments from before it attached; what it gets is what GET /transcripts shows it.
     const bRead = await t.call("GET", `/transcripts/google_meet/${native}`, { key: b.key });
     const bReadIds = new Set(
-      bRead.body.segments.map((s: { absolute_start_time: string }) => s.absolute_start_time),
+      // segment_id on the wire is the relative start, to the millisecond.
+      bRead.body.segments.map((s: { start: number }) => s.start.toFixed(3)),
     );
     expect([...bSeen.keys()].every((k) => bReadIds.has(k))).toBe(true);
     expect([...aSeen.keys()].some((k) => !bSeen.has(k))).toBe(true);
