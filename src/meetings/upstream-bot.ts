@@ -32,7 +32,7 @@ export async function startOnWholesaler(
       ...(input.bot_name ? { bot_name: input.bot_name } : {}),
       ...(input.language ? { language: input.language } : {}),
       ...(input.task ? { task: input.task } : {}),
-      ...(input.options && (deps.takesBotOptions?.() ?? true) ? { options: { ...input.options } } : {}),
+      ...botOptions(input, deps.takesBotOptions?.() ?? true),
     });
     // The client has just measured the offset on this very answer (its created_at, as tight as the round trip).
     return started(m, false, deps.client.clockOffsetMs());
@@ -41,6 +41,25 @@ export async function startOnWholesaler(
     // We may have lost track of a bot the wholesaler still runs for us (a crash between its 201 and our commit).
     return settleConflict(deps, meetingId, input.platform, input.native_meeting_id);
   }
+}
+
+/**
+ * Current Vexa's optional fields, for a wholesaler that takes them. A baseline client asks for Zoom with the bare
+ * meeting number (the baseline built the URL itself); current Vexa refuses Zoom without a `meeting_url`, so we
+ * build the one it would have parsed that number from.
+ */
+function botOptions(input: ClaimInput, takesOptions: boolean): { options?: Record<string, unknown> } {
+  if (!takesOptions) return {};
+  const options: Record<string, unknown> = { ...input.options };
+  if (
+    input.platform === "zoom" &&
+    options.meeting_url === undefined &&
+    /^\d{9,11}$/.test(input.native_meeting_id)
+  ) {
+    const pwd = typeof options.passcode === "string" ? `?pwd=${encodeURIComponent(options.passcode)}` : "";
+    options.meeting_url = `https://zoom.us/j/${input.native_meeting_id}${pwd}`;
+  }
+  return Object.keys(options).length > 0 ? { options } : {};
 }
 
 const started = (m: UpstreamMeeting, adopted: boolean, clockOffsetMs: number): StartedBot => ({

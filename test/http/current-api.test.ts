@@ -227,3 +227,28 @@ describe.each(await legs())("current Vexa's REST additions on %s", (leg) => {
     }
   });
 });
+
+// What goes upstream is the bot service's business, not storage: one leg covers it.
+describe.each((await legs()).slice(-1))("a baseline client on a current-Vexa wholesaler (%s)", (leg) => {
+  it("asks for Zoom by meeting number: the retailer sends the meeting_url current Vexa requires", async () => {
+    const t = await startTestApp(leg, {}, { vexa: "current" });
+    try {
+      await t.deps.capabilities.settled();
+      const u = await t.newUser({ max_concurrent_bots: 3 });
+      for (const [body, url] of [
+        [{ platform: "zoom", native_meeting_id: "1234567890" }, "https://zoom.us/j/1234567890"],
+        [
+          { platform: "zoom", native_meeting_id: "98765432101", passcode: "a b&c" },
+          "https://zoom.us/j/98765432101?pwd=a%20b%26c",
+        ],
+      ] as const) {
+        const made = await t.call("POST", "/bots", { key: u.key, body });
+        expect(made.status, made.raw).toBe(201);
+        expect(made.body).toMatchObject({ platform: "zoom", native_meeting_id: body.native_meeting_id });
+        expect(t.sandbox.botRequests().at(-1)).toMatchObject({ ...body, meeting_url: url });
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
