@@ -46,6 +46,7 @@ const EnvSchema = Type.Object({
   DEVICE_TYPE: Type.String({ default: "none" }),
   ALLOW_PRIVATE_WEBHOOKS: Bool,
   RECONCILE_INTERVAL_SECONDS: Int(1, 86400),
+  RECONCILE_AFTER_STOP_SECONDS: Int(0, 86400),
   TRANSCRIPT_CACHE_TTL_MS: Int(0, 600000),
   // Memory bounds of the in-process caches (issue 14): every cache is bounded by one of these.
   VIEW_CACHE_MAX_ENTRIES: Int(0, 10000000),
@@ -91,6 +92,7 @@ const DEFAULTS: Record<string, string> = {
   DB_POOL_SIZE: "10",
   ALLOW_PRIVATE_WEBHOOKS: "false",
   RECONCILE_INTERVAL_SECONDS: "60",
+  RECONCILE_AFTER_STOP_SECONDS: "10",
   TRANSCRIPT_CACHE_TTL_MS: "1000",
   VIEW_CACHE_MAX_ENTRIES: "10000",
   VIEW_CACHE_TTL_MS: "60000",
@@ -168,6 +170,8 @@ export interface Config {
   publicUrl: string | undefined;
   allowPrivateWebhooks: boolean;
   reconcileIntervalSeconds: number;
+  /** After a stop we sent upstream, one reconcile run this much later (0: off). */
+  reconcileAfterStopSeconds: number;
   transcriptCacheTtlMs: number;
   caches: {
     /** Per-user meeting views (one row each); 0 entries or 0 ms turns the cache off. */
@@ -356,6 +360,7 @@ function toConfig(e: Env): Config {
     publicUrl: e.RETAILER_PUBLIC_URL?.replace(/\/+$/, ""),
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS === "true",
     reconcileIntervalSeconds: Number(e.RECONCILE_INTERVAL_SECONDS),
+    reconcileAfterStopSeconds: Number(e.RECONCILE_AFTER_STOP_SECONDS),
     transcriptCacheTtlMs: Number(e.TRANSCRIPT_CACHE_TTL_MS),
     caches: {
       viewMaxEntries: Number(e.VIEW_CACHE_MAX_ENTRIES),

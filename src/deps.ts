@@ -286,6 +286,7 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       log: logger,
       serviceLayerId: config.wholesaler.serviceLayerId,
       takesBotOptions,
+      reconcileAfterStopSeconds: config.reconcileAfterStopSeconds,
       onHoldingsChanged,
     },
     eventsCtx: { db, clock, queue, secrets },

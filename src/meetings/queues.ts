@@ -32,6 +32,7 @@ export interface JobSender {
       retryLimit?: number;
       retryDelaySeconds?: number;
       retryBackoff?: boolean;
+      startAfterSeconds?: number;
     },
   ): Promise<string | null>;
 }
@@ -49,6 +50,14 @@ export const enqueueFinalize = (queue: JobSender, meetingId: number, tx?: Querya
     { meetingId },
     { ...(tx ? { tx } : {}), singletonKey: `finalize:${meetingId}`, ...retryOf(FINALIZE_QUEUE) },
   );
+
+/**
+ * A reconcile run soon, on the one key every reconcile shares (at most one queued or running). Current Vexa sends
+ * no webhook for a bot that ends `failed` (one stopped while still joining): after our own stop, we look again
+ * after `seconds` instead of at the next interval.
+ */
+export const enqueueReconcileSoon = (queue: JobSender, seconds: number) =>
+  queue.send(RECONCILE_QUEUE, {}, { singletonKey: "reconcile", startAfterSeconds: seconds });
 
 export const enqueueStart = (queue: JobSender, meetingId: number, tx: Queryable) =>
   queue.send(START_QUEUE, { meetingId }, { tx, singletonKey: `start:${meetingId}`, ...retryOf(START_QUEUE) });

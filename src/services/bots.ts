@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { msFromTimestamp } from "../clock.js";
 import { AppError, badRequest, conflict, notFound, type Platform, upstreamUnavailable } from "../errors.js";
 import * as lifecycle from "../meetings/lifecycle.js";
-import type { JobSender } from "../meetings/queues.js";
+import { enqueueReconcileSoon, type JobSender } from "../meetings/queues.js";
 import { HELD_STATUSES } from "../meetings/statuses.js";
 import { startOnWholesaler } from "../meetings/upstream-bot.js";
 import type { WholesalerClient } from "../upstream/client.js";
@@ -26,6 +26,8 @@ export interface BotsCtx extends Ctx {
   takesBotOptions?: () => boolean;
   /** How long a request waits for another request's in-flight wholesaler call for the same meeting. */
   followerWaitMs?: number;
+  /** After an upstream stop, a reconcile run this many seconds later (0: only at the regular interval). */
+  reconcileAfterStopSeconds?: number;
   log?: { warn(o: object, msg?: string): void };
   /** Drops cached views after each lifecycle commit (see LifecycleCtx). */
   onHoldingsChanged?: lifecycle.LifecycleCtx["onHoldingsChanged"];
@@ -157,6 +159,10 @@ export async function stopUpstream(ctx: BotsCtx, stop: lifecycle.StopOrder): Pro
       "upstream stop failed; the reconciler retries",
     );
   });
+  if (ctx.reconcileAfterStopSeconds)
+    await enqueueReconcileSoon(ctx.queue, ctx.reconcileAfterStopSeconds).catch((err: unknown) =>
+      ctx.log?.warn({ err: String(err) }, "could not schedule a reconcile after a stop"),
+    );
 }
 
 /** PUT /bots/.../config: forwarded to the shared bot, with Vexa's 404/409 answers. */

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
+import { waitFor } from "../helpers/wait.js";
 
 const notGe = (field: string, limit: number) => ({
   loc: ["query", field],
@@ -252,3 +253,37 @@ describe.each((await legs()).slice(-1))("a baseline client on a current-Vexa who
     }
   });
 });
+
+describe.each((await legs()).slice(-1))(
+  "a bot stopped while joining on a current-Vexa wholesaler (%s)",
+  (leg) => {
+    it("ends here soon after the stop, though current Vexa sends no webhook for it", async () => {
+      // The regular reconcile runs once at start and then not for an hour: only the check after the stop can help.
+      const t = await startTestApp(
+        leg,
+        { RECONCILE_INTERVAL_SECONDS: "3600", RECONCILE_AFTER_STOP_SECONDS: "1" },
+        { vexa: "current", listen: true, sandbox: { joinDelayMs: 60_000, stopDelayMs: 100 } },
+      );
+      try {
+        const u = await t.newUser();
+        const made = await t.call("POST", "/bots", {
+          key: u.key,
+          body: { platform: "google_meet", native_meeting_id: "stj-oini-ngg" },
+        });
+        expect(made.status, made.raw).toBe(201);
+        expect((await t.call("DELETE", "/bots/google_meet/stj-oini-ngg", { key: u.key })).status).toBe(202);
+        const ended = await waitFor(
+          async () => {
+            const m = (await t.call("GET", `/meetings/${made.body.id}`, { key: u.key })).body;
+            return ["completed", "failed"].includes(m.status) ? m : undefined;
+          },
+          20_000,
+          "the meeting ended here",
+        );
+        expect(ended.end_time).not.toBeNull();
+      } finally {
+        await t.close();
+      }
+    });
+  },
+);
