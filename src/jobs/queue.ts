@@ -1,5 +1,6 @@
 /**
  * Durable job queue: pg-boss 10 over our own `Db`, so the same code runs on embedded PGlite and on PostgreSQL.
+ * (Kept on pg-boss 10: 11 and 12 cannot migrate its schema; see the README's note on dependencies.)
  *
  * What pg-boss provides here: its schema and migrations (created by `start()`, safe from several processes at
  * once), job insert (inside the caller's transaction when `tx` is given), `FOR UPDATE SKIP LOCKED` fetching,
