@@ -54,7 +54,7 @@ function botOptions(input: ClaimInput, takesOptions: boolean): { options?: Recor
   if (
     input.platform === "zoom" &&
     options.meeting_url === undefined &&
-    /^\d{9,11}$/.test(input.native_meeting_id)
+    /^\d+$/.test(input.native_meeting_id)
   ) {
     const pwd = typeof options.passcode === "string" ? `?pwd=${encodeURIComponent(options.passcode)}` : "";
     options.meeting_url = `https://zoom.us/j/${input.native_meeting_id}${pwd}`;

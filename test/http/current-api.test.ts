@@ -156,11 +156,13 @@ describe.each(await legs())("current Vexa's REST additions on %s", (leg) => {
     });
     expect(teams.status, teams.raw).toBe(201);
     expect(teams.body).toMatchObject({ platform: "teams", native_meeting_id: "19:meeting_YmFk@thread.v2" });
-    // Seen by the baseline wholesaler as a plain request: it has no meeting_url or passcode.
+    // A baseline wholesaler sees a plain request (it has no meeting_url or passcode); current Vexa gets both.
     const sent = t.sandbox.botRequests().at(-2) as Record<string, unknown>;
     expect(sent).toMatchObject({ platform: "zoom", native_meeting_id: "85512345678" });
-    expect(sent).not.toHaveProperty("passcode");
-    expect(sent).not.toHaveProperty("meeting_url");
+    const extra = { meeting_url: "https://us05web.zoom.us/j/85512345678?pwd=s3cret", passcode: "s3cret" };
+    expect({ meeting_url: sent.meeting_url, passcode: sent.passcode }).toEqual(
+      t.vexa === "current" ? extra : { meeting_url: undefined, passcode: undefined },
+    );
 
     const errs = async (body: Record<string, unknown>) => (await bot(u.key, body)).body;
     expect(await errs({ meeting_url: "http://meet.google.com/abc-defg-hij" })).toEqual({
