@@ -59,6 +59,20 @@ describe.each(await legs())("storeSegments on %s", (leg) => {
     ]);
   });
 
+  it("replace with nothing stored yet: a repeated key keeps its last revision; unstamped segments get storedAt", async () => {
+    const id = await newMeeting();
+    await store(
+      id,
+      [seg(1), { ...seg(2), created_at: "2026-03-02T10:00:05.123456" }, seg(1, "revised")],
+      true,
+    );
+    const stored = await readSegments(db, id);
+    expect(stored.map((s) => [s.text, s.created_at])).toEqual([
+      ["segment 2", "2026-03-02T10:00:05.123456"],
+      ["revised", "2026-03-02T11:00:00.000"],
+    ]);
+  });
+
   it("replace with nothing empties the transcript; another meeting's segments stay", async () => {
     const other = await newMeeting();
     await store(other, [seg(1)], true);
