@@ -72,134 +72,61 @@ async function changed(ctx: Pick<LifecycleCtx, "onHoldingsChanged">, change: Hol
 
 /**
  * POST /bots: the quota check, the room's one meeting (created, joined, or queued behind a bot that is still
- * leaving) and this user's holding, in one transaction of three statements (plus BEGIN/COMMIT) on the usual
- * paths. Exactly one request per room becomes the leader.
+ * leaving) and this user's holding, in one transaction. Exactly one request per room becomes the leader. The
+ * statements run server-side in `retailer_claim` (migrations/0005), one round trip and its own transaction; only a
+ * room whose previous bot is still leaving takes a second call inside a transaction that also queues the start.
  */
 export async function claim(ctx: LifecycleCtx, userId: number, input: ClaimInput): Promise<Claim> {
-  const ts = now(ctx);
-  const result = await ctx.db.tx(async (tx) => {
-    // Serialises one user's requests so the limit check below cannot be raced. It must be its own statement:
-    // the next one takes its snapshot after this lock is held, so it sees the previous request's holding.
-    const user = await tx.query<{ max_concurrent_bots: number }>(
-      "SELECT max_concurrent_bots FROM users WHERE id = $1 FOR UPDATE",
-      [userId],
-      "claim-lock-user",
+  const nowMs = ctx.clock.now();
+  const args = [
+    userId,
+    input.platform,
+    input.native_meeting_id,
+    ctx.serviceLayerId,
+    naiveFromMs(nowMs),
+    nowMs,
+    input.bot_name ?? null,
+    input.language ?? null,
+    input.task ?? null,
+    input.options ? JSON.stringify(input.options) : null,
+  ];
+  let res = await claimRoom(ctx.db, args, false);
+  if (res.outcome === "queue") {
+    res = await ctx.db.tx(async (tx) => {
+      const queued = await claimRoom(tx, args, true);
+      if (queued.outcome !== "leaving") return queued;
+      await queueStart(ctx, tx, queued.meeting);
+      return { ...queued, outcome: "attached" };
+    });
+  }
+  const { outcome, meeting, lim } = res;
+  if (outcome === "own") {
+    throw conflict(
+      `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${meeting}`,
     );
-    const look = await tx.query<RoomLook>(
-      LOOK_SQL,
-      [userId, input.platform, input.native_meeting_id],
-      "claim-look",
-    );
-    const seen = look.rows[0];
-    if (seen?.own != null) {
-      throw conflict(
-        `An active or requested meeting already exists for this platform and meeting ID, and its container is running. Meeting ID: ${seen.own}`,
-      );
-    }
-    const limit = user.rows[0]?.max_concurrent_bots ?? 1;
-    if ((seen?.held ?? 0) >= limit)
-      throw forbidden(`User has reached the maximum concurrent bot limit (${limit}).`);
-
-    let meeting: RoomMeeting | undefined = seen?.id != null ? (seen as RoomMeeting) : undefined;
-    // A conflict with a claim being released right now finds nothing on the re-read: claim again.
-    for (let attempt = 0; !meeting && attempt < 5; attempt++) {
-      // The new meeting and the leader's holding in one statement (a new meeting is never active yet).
-      const res = await tx.query<{ id: number; leaving: boolean }>(
-        CREATE_SQL,
-        [userId, input.platform, input.native_meeting_id, ctx.serviceLayerId, ts, ...holdingFields(input)],
-        "claim-create",
-      );
-      const created = res.rows[0];
-      if (created) {
-        if (!created.leaving) return { role: "leader" as const, meetingId: created.id };
-        await queueStart(ctx, tx, created.id);
-        return { role: "attached" as const, meetingId: created.id };
-      }
-      meeting = await heldMeetingInRoom(tx, input);
-    }
-    if (!meeting) throw new AppError("INTERNAL", "Internal Server Error");
-    const role = meeting.status === "active" || meeting.start_queued_at !== null ? "attached" : "follower";
-    const active = meeting.status === "active";
-    // Whoever attaches before the bot has started hears everything it hears: no lower bound.
-    const from = active ? onWholesalerTimeline(ctx.clock.now(), meeting.clock_offset_ms) : null;
-    await tx.query(
-      `INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, bot_options, created_at,
-                                  updated_at, attached_at, start_time, window_from)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $8, $8, $9, $10)
-       ON CONFLICT (user_id, meeting_id) DO UPDATE SET status = EXCLUDED.status, bot_name = EXCLUDED.bot_name,
-         language = EXCLUDED.language, task = EXCLUDED.task, bot_options = EXCLUDED.bot_options,
-         created_at = EXCLUDED.created_at,
-         updated_at = EXCLUDED.updated_at, attached_at = EXCLUDED.attached_at, start_time = EXCLUDED.start_time,
-         window_from = EXCLUDED.window_from, window_to = NULL, end_time = NULL, detached_at = NULL`,
-      [
-        userId,
-        meeting.id,
-        active ? "active" : "requested",
-        ...holdingFields(input),
-        ts,
-        active ? ts : null,
-        from,
-      ],
-      "claim-attach",
-    );
-    return { role, meetingId: meeting.id } as Claim;
-  });
+  }
+  if (outcome === "limit") throw forbidden(`User has reached the maximum concurrent bot limit (${lim}).`);
+  if (outcome !== "leader" && outcome !== "follower" && outcome !== "attached")
+    throw new AppError("INTERNAL", "Internal Server Error");
   await changed(ctx, { users: [userId] });
-  return result;
+  return { role: outcome, meetingId: meeting };
 }
 
-const holdingFields = (input: ClaimInput) => [
-  input.bot_name ?? null,
-  input.language ?? null,
-  input.task ?? null,
-  input.options ? JSON.stringify(input.options) : null,
-];
-
-interface RoomMeeting {
-  id: number;
-  status: string;
-  start_queued_at: string | null;
-  clock_offset_ms: number;
+interface ClaimRow {
+  outcome: "own" | "limit" | "leader" | "follower" | "attached" | "queue" | "leaving" | "none";
+  meeting: number;
+  lim: number | null;
 }
 
-/**
- * What the user holds (count) and its meeting in this room if any — Vexa's duplicate check also covers the
- * user's own bot while it is stopping; only held ones use quota — and the room's held meeting, locked.
- */
-type RoomLook = { held: number; own: number | null } & { [K in keyof RoomMeeting]: RoomMeeting[K] | null };
-
-const LOOK_SQL = `
-  SELECT h.held, h.own, r.id, r.status, r.start_queued_at, r.clock_offset_ms
-    FROM (SELECT count(*) FILTER (WHERE um.detached_at IS NULL AND um.status IN (${HELD}))::int AS held,
-                 min(um.meeting_id) FILTER (WHERE m.platform = $2 AND m.platform_specific_id = $3) AS own
-            FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id
-           WHERE um.user_id = $1 AND ((um.detached_at IS NULL AND um.status IN (${HELD}))
-                                      OR (um.status = 'stopping' AND m.status = 'stopping'))) h
-    LEFT JOIN LATERAL (SELECT id, status, start_queued_at, clock_offset_ms FROM meetings
-                        WHERE platform = $2 AND platform_specific_id = $3 AND status IN (${HELD}) FOR UPDATE) r ON true`;
-
-// Nothing is returned when another claim holds the room: the caller re-reads and attaches instead.
-const CREATE_SQL = `
-  WITH created AS (
-    INSERT INTO meetings (user_id, platform, platform_specific_id, status, service_layer_id, created_at, updated_at)
-    VALUES ($1, $2, $3, 'requested', $4, $5, $5)
-    ON CONFLICT (platform, platform_specific_id) WHERE status IN (${HELD}) DO NOTHING
-    RETURNING id),
-  holding AS (
-    INSERT INTO user_meetings (user_id, meeting_id, status, bot_name, language, task, bot_options, created_at,
-                               updated_at, attached_at)
-    SELECT $1, id, 'requested', $6, $7, $8, $9::jsonb, $5, $5, $5 FROM created)
-  SELECT id, EXISTS (SELECT 1 FROM meetings WHERE platform = $2 AND platform_specific_id = $3
-                        AND status = 'stopping') AS leaving
-    FROM created`;
-
-async function heldMeetingInRoom(tx: Queryable, input: ClaimInput): Promise<RoomMeeting | undefined> {
-  const res = await tx.query<RoomMeeting>(
-    `SELECT id, status, start_queued_at, clock_offset_ms FROM meetings
-      WHERE platform = $1 AND platform_specific_id = $2 AND status IN (${HELD}) FOR UPDATE`,
-    [input.platform, input.native_meeting_id],
+async function claimRoom(q: Queryable, args: unknown[], mayQueue: boolean): Promise<ClaimRow> {
+  const res = await q.query<ClaimRow>(
+    "SELECT outcome, meeting, lim FROM retailer_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)",
+    [...args, mayQueue],
+    mayQueue ? "claim-queued" : "claim",
   );
-  return res.rows[0];
+  const row = res.rows[0];
+  if (!row) throw new AppError("INTERNAL", "Internal Server Error");
+  return row;
 }
 
 /** Hands a requested meeting's start to the durable start job (the room is busy upstream for now). */
@@ -212,30 +139,26 @@ export async function queueStart(ctx: LifecycleCtx, tx: Queryable, meetingId: nu
   if (res.rows.length > 0) await enqueueStart(ctx.queue, meetingId, tx);
 }
 
-/** The wholesaler's bot is live: the meeting and every waiting holding become active. False if no one holds it. */
+/**
+ * The wholesaler's bot is live: the meeting and every waiting holding become active. False if no one holds it
+ * (the meeting goes to stopping). One round trip: `retailer_activate` (migrations/0005) runs the updates.
+ */
 export async function activate(ctx: LifecycleCtx, meetingId: number, bot: StartedBot): Promise<boolean> {
-  const ts = now(ctx);
-  const held = await ctx.db.tx(async (tx) => {
-    const updated = await tx.query(
-      `UPDATE meetings SET status = 'active', bot_container_id = $2, start_time = $3, updated_at = $3,
-              wholesaler_meeting_id = $4, adopted = $5, clock_offset_ms = $6, start_queued_at = NULL,
-              service_layer_id = COALESCE(service_layer_id, $7)
-        WHERE id = $1 AND status = 'requested' RETURNING id`,
-      [meetingId, bot.botId, ts, bot.wholesalerMeetingId, bot.adopted, bot.clockOffsetMs, ctx.serviceLayerId],
-    );
-    if (updated.rows.length === 0) return false;
-    const holders = await tx.query(
-      `UPDATE user_meetings SET status = 'active', start_time = $2, updated_at = $2
-        WHERE meeting_id = $1 AND status = 'requested' AND detached_at IS NULL RETURNING user_id`,
-      [meetingId, ts],
-    );
-    if (holders.rows.length > 0) return true;
-    // Everyone left while the bot was being started: it must not run unheld.
-    await tx.query("UPDATE meetings SET status = 'stopping', updated_at = $2 WHERE id = $1", [meetingId, ts]);
-    return false;
-  });
+  const res = await ctx.db.query<{ held: boolean }>(
+    "SELECT retailer_activate($1, $2, $3, $4, $5, $6, $7) AS held",
+    [
+      meetingId,
+      bot.botId,
+      now(ctx),
+      bot.wholesalerMeetingId,
+      bot.adopted,
+      bot.clockOffsetMs,
+      ctx.serviceLayerId,
+    ],
+    "activate",
+  );
   await changed(ctx, { meetings: [meetingId] });
-  return held;
+  return res.rows[0]?.held === true;
 }
 
 /** The wholesaler refused the leader's start: the claim and every holding waiting on it go, using up no quota. */

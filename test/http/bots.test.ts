@@ -63,6 +63,23 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
   });
 
+  it("a leader's claim and activation are one statement each (each its own transaction)", async () => {
+    const u = await t.newUser();
+    const named = (name: string) => t.deps.db.namedStatements?.().get(name) ?? 0;
+    const before = { claim: named("claim"), queued: named("claim-queued"), activate: named("activate") };
+    const res = await t.call("POST", "/bots", {
+      key: u.key,
+      body: { platform: "google_meet", native_meeting_id: meetId() },
+    });
+    expect(res.status, res.raw).toBe(201);
+    expect(res.body.status).toBe("active");
+    expect({
+      claim: named("claim") - before.claim,
+      queued: named("claim-queued") - before.queued,
+      activate: named("activate") - before.activate,
+    }).toEqual({ claim: 1, queued: 0, activate: 1 });
+  });
+
   it("refuses the same user's duplicate with 409 and no upstream call", async () => {
     const u = await t.newUser({ max_concurrent_bots: 3 });
     const native = meetId();
