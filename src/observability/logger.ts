@@ -5,31 +5,53 @@ import { SECRET_VARIABLES } from "../config.js";
 
 const CENSOR = "<redacted>";
 
-/** Every path a secret could appear under in our log objects: headers, config objects and env-named fields. */
-export const REDACT_PATHS = [
-  "req.headers['x-api-key']",
-  "req.headers['x-admin-api-key']",
-  "req.headers.authorization",
-  "req.headers.cookie",
-  "res.headers['set-cookie']",
-  "headers['x-api-key']",
-  "headers['x-admin-api-key']",
-  "headers.authorization",
+/** Keys whose values are secrets, at the top level of a log object or one level down (`*.apiKey`). */
+const SECRET_KEYS = new Set([
   "apiKey",
-  "*.apiKey",
   "adminApiToken",
-  "*.adminApiToken",
   "webhookSecrets",
-  "*.webhookSecrets",
   "token",
-  "*.token",
   "webhook_secret",
-  "*.webhook_secret",
   "password",
-  "*.password",
   ...SECRET_VARIABLES,
-  ...SECRET_VARIABLES.map((v) => `*.${v}`),
-];
+]);
+/** Header names censored in `headers`, `req.headers` and `res.headers`. */
+const SECRET_HEADERS = new Set(["x-api-key", "x-admin-api-key", "authorization", "cookie", "set-cookie"]);
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `o` with the keys in `names` censored: `o` itself when it has none (copied on the first censored key). */
+function censorKeys(o: Obj, names: ReadonlySet<string>, nested: (k: string, v: Obj) => Obj): Obj {
+  let out = o;
+  for (const k in o) {
+    const v = o[k];
+    const to = names.has(k) ? CENSOR : isObject(v) ? nested(k, v) : v;
+    if (to === v) continue;
+    if (out === o) out = { ...o };
+    out[k] = to;
+  }
+  return out;
+}
+
+const keep = (_k: string, v: Obj) => v;
+const censorHeaders = (v: Obj) => censorKeys(v, SECRET_HEADERS, keep);
+const secondLevel = (k: string, v: Obj): Obj => {
+  if (k === "headers") return censorHeaders(v);
+  return censorKeys(v, SECRET_KEYS, (k2, v2) =>
+    k2 === "headers" && (k === "req" || k === "res") ? censorHeaders(v2) : v2,
+  );
+};
+
+/**
+ * Secrets censored by key (what pino's `redact` paths did: `apiKey`, `*.apiKey`, `req.headers['x-api-key']`, …),
+ * without its cost: pino's redaction parsed every path and cloned the object on every line, a third of what a
+ * request allocated (heap sampling of the cache-off live read). A line without secrets (the request line) is
+ * walked once and written as it is.
+ */
+export function censorSecrets(o: Obj): Obj {
+  return censorKeys(o, SECRET_KEYS, secondLevel);
+}
 
 export type LogFormat = "json" | "pretty";
 
@@ -47,7 +69,8 @@ export function createLogger(
     level,
     base: { service: "vexa-retailer", pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    // Log objects only: child bindings (pino skips formatters for them) are Fastify's `reqId`, never a secret.
+    formatters: { log: censorSecrets },
   };
   const out = format === "pretty" ? prettyStream(destination) : destination;
   return out ? pino(options, out) : pino(options);

@@ -130,7 +130,10 @@ export interface LiveValue {
 }
 
 // The last body each meeting's wholesaler answer had, and what we made of it: an unchanged body (the usual
-// poll with the cache off) is neither parsed nor validated again, and keeps its shared serialisation.
+// poll with the cache off) is compared byte for byte and neither decoded, parsed nor validated again, and keeps
+// its shared serialisation. That is validation enough: clients never get the wholesaler's bytes themselves, only
+// our serialisation of segments that passed the schema check (JSON, every field typed) when those exact bytes
+// first arrived; a body that differs by one byte is checked again before anything of it is served.
 const lastBodies = new WeakMap<object, Map<number, { raw: RawTranscript; value: LiveValue }>>();
 
 /** The live transcript, shared by every reader of the meeting; `start_time` is the wholesaler's meeting start. */

@@ -160,11 +160,22 @@ describe("wholesaler client: requests and validation", () => {
     const { client, events } = makeClient({ baseUrl: `${baseUrl}/vexa/` });
     const r = await client.getTranscriptRaw("teams", "a/b c?");
     expect(seen[0]!.url).toBe("/vexa/transcripts/teams/a%2Fb%20c%3F");
-    expect(r.raw).toBe(body);
+    expect(r.raw.toString()).toBe(body);
     expect(r.transcript.segments[0]).toMatchObject({ start: 2.04, completed: true });
     expect(events[0]!.route).toBe("GET /transcripts/{platform}/{native_meeting_id}");
     const t = await client.getTranscript("teams", "a/b c?");
     expect(t.id).toBe(7);
+    // The same bytes again: the earlier answer itself (callers key their shared serialisation on it).
+    expect(await client.getTranscriptRaw("teams", "a/b c?", { known: r })).toBe(r);
+    // Changed bytes are parsed and validated afresh; an invalid body is never taken for the known one.
+    handler = (_req, res) => json(res, 200, { ...JSON.parse(body), segments: [] });
+    const changed = await client.getTranscriptRaw("teams", "a/b c?", { known: r });
+    expect(changed).not.toBe(r);
+    expect(changed.transcript.segments).toEqual([]);
+    handler = (_req, res) => json(res, 200, { segments: "not a list" });
+    await expect(client.getTranscriptRaw("teams", "a/b c?", { known: changed })).rejects.toThrow(
+      /invalid upstream response/,
+    );
   });
 
   it("covers the other routes", async () => {

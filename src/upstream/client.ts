@@ -86,8 +86,11 @@ export interface BotConfigInput {
 
 export interface RawTranscript {
   transcript: UpstreamTranscript;
-  /** The exact body the wholesaler sent (UTF-8), for callers that pass it through unchanged. */
-  raw: string;
+  /**
+   * The exact body the wholesaler sent, as bytes: the next poll compares its body with these (memcmp) and, when
+   * equal, reuses `transcript` without decoding, parsing or validating the body again.
+   */
+  raw: Buffer;
 }
 
 export interface WholesalerClient {
@@ -149,8 +152,8 @@ interface CallSpec<T> {
   idempotent: boolean;
   /** Undefined: the body is not inspected (the caller discards it). */
   validator?: Validator<T>;
-  /** A body already parsed and validated: the same text again is answered with its value, unparsed. */
-  known?: { raw: string; value: T };
+  /** A body already parsed and validated: the same bytes again are answered with its value, unparsed. */
+  known?: { raw: Buffer; value: T };
 }
 
 const REDACTED = "[redacted]";
@@ -225,7 +228,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
     spec: CallSpec<T>,
     attemptTimeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<{ value: T; raw: string; sentMs: number; receivedMs: number }> {
+  ): Promise<{ value: T; raw: Buffer; sentMs: number; receivedMs: number }> {
     const started = performance.now();
     const sentMs = wallClock.now();
     let receivedMs = sentMs;
@@ -233,7 +236,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
     const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
     const reqHeaders = spec.body === undefined ? headers : { ...headers, "content-type": "application/json" };
     let status: number | undefined;
-    let raw: string;
+    let raw: Buffer;
     let retryAfter: string | string[] | undefined;
     try {
       const res = await undiciRequest(origin + spec.path, {
@@ -250,7 +253,9 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       retryAfter = res.headers["retry-after"];
       const date = res.headers.date;
       offset.observeDate(Array.isArray(date) ? date[0] : date, sentMs, receivedMs);
-      raw = await res.body.text();
+      // Bytes, not text: an unchanged body (the usual live poll) is then compared, never decoded (a 60 KB
+      // transcript decoded per poll was most of the retailer's young-generation garbage).
+      raw = Buffer.from(await res.body.arrayBuffer());
     } catch (cause) {
       const durationMs = performance.now() - started;
       emit({
@@ -283,7 +288,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
         route: spec.route,
         method: spec.method,
         status,
-        detail: redact(detailOf(raw)),
+        detail: redact(detailOf(raw.toString())),
         ...retryAfterField(parseRetryAfter(retryAfter, clock.now())),
       });
       // A 5xx/429 may come from a proxy in front of the wholesaler's auth, so it says nothing about the key.
@@ -304,14 +309,15 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
       return { value: undefined as T, raw, sentMs, receivedMs };
     }
-    if (spec.known && spec.known.raw === raw) {
+    if (spec.known?.raw.equals(raw)) {
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
-      return { value: spec.known.value, raw, sentMs, receivedMs };
+      // The known bytes, not the new copy: callers recognise an unchanged body by identity, and the copy goes.
+      return { value: spec.known.value, raw: spec.known.raw, sentMs, receivedMs };
     }
     let parsed: unknown;
     let parsedOk = true;
     try {
-      parsed = JSON.parse(raw);
+      parsed = JSON.parse(raw.toString());
     } catch {
       parsedOk = false;
     }
@@ -374,7 +380,7 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
   async function call<T>(
     spec: CallSpec<T>,
     co: CallOptions = {},
-  ): Promise<{ value: T; raw: string; sentMs: number; receivedMs: number }> {
+  ): Promise<{ value: T; raw: Buffer; sentMs: number; receivedMs: number }> {
     const perAttempt = co.timeoutMs ?? timeoutMs;
     if (!spec.idempotent) return guarded(spec, perAttempt, co.signal);
     return retry(

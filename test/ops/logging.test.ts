@@ -76,8 +76,14 @@ describe("structured logs", () => {
       { user: { webhook_secret: key }, ADMIN_API_TOKEN: "admin-secret-xyz", DB_PASSWORD: "pw-secret" },
       "more",
     );
+    logger.info({
+      headers: { authorization: "Bearer hdr-secret" },
+      res: { headers: { "set-cookie": "ck-secret" } },
+    });
+    logger.info({ route: "/bots" }, "no secrets");
     const text = lines.map((l) => JSON.stringify(l)).join("\n");
-    for (const secret of [key, "admin-secret-xyz", "abc-secret", "pw-secret"])
+    expect(text).toContain('"route":"/bots"');
+    for (const secret of [key, "admin-secret-xyz", "abc-secret", "pw-secret", "hdr-secret", "ck-secret"])
       expect(text).not.toContain(secret);
     expect(text).toContain("<redacted>");
   });
