@@ -42,6 +42,8 @@ interface Client {
   known: Set<string>;
   arrivals: Map<number, { at: number; seenAt?: number }>;
   round: { n: number; t0: number } | null;
+  /** Settles when the client holds the meeting's current transcript (its snapshot, or its first poll). */
+  ready: Promise<void>;
   close(): void;
 }
 
@@ -58,11 +60,15 @@ function newIds(c: Client, ids: string[], at: number, seenAt?: number): void {
 
 async function wsClient(url: string, key: string, meeting: string): Promise<Client> {
   const socket = new WebSocket(`${url.replace(/^http/, "ws")}/ws`, { headers: { "x-api-key": key } });
+  let snapshotIn = () => {};
   const c: Client = {
     meeting,
     known: new Set(),
     arrivals: new Map(),
     round: null,
+    ready: new Promise<void>((resolve) => {
+      snapshotIn = resolve;
+    }),
     close: () => socket.close(),
   };
   let snapshot = true;
@@ -73,6 +79,7 @@ async function wsClient(url: string, key: string, meeting: string): Promise<Clie
     if (snapshot) {
       for (const id of ids) c.known.add(id);
       snapshot = false;
+      snapshotIn();
       return;
     }
     newIds(c, ids, Date.now(), Date.parse(m.ts));
@@ -88,11 +95,15 @@ async function wsClient(url: string, key: string, meeting: string): Promise<Clie
 }
 
 function poller(url: string, key: string, meeting: string): Client {
+  let firstPoll = () => {};
   const c: Client = {
     meeting,
     known: new Set(),
     arrivals: new Map(),
     round: null,
+    ready: new Promise<void>((resolve) => {
+      firstPoll = resolve;
+    }),
     close: () => clearTimeout(timer),
   };
   let first = true;
@@ -106,6 +117,7 @@ function poller(url: string, key: string, meeting: string): Client {
       const ids = (body.segments ?? []).map((s) => s.absolute_start_time ?? s.start.toFixed(3));
       if (first) for (const id of ids) c.known.add(id);
       else newIds(c, ids, Date.now());
+      if (first && res.ok) firstPoll();
       first = false;
     } catch {
       // counted as a miss below (no arrival)
@@ -115,6 +127,22 @@ function poller(url: string, key: string, meeting: string): Client {
   // Spread over the second, as independent clients would be.
   timer = setTimeout(() => void tick(), Math.random() * 1000);
   return c;
+}
+
+/** Resolves when every promise has, or throws after timeoutMs (the scenario cannot be measured). */
+async function settled(ps: Promise<void>[], timeoutMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([Promise.all(ps), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function rounds(d: PushDeps, clients: Client[], meetings: string[], n: number) {
@@ -191,6 +219,9 @@ export async function pushScenario(d: PushDeps): Promise<{ rows: Row[]; raw: unk
       (_, i) => `psh-${si}${String(i).padStart(3, "0")}-bnc`,
     );
     for (const m of meetings) for (const u of users) await d.postBot(u.key, m);
+    // Every bot in (the sandbox answers 409 until it has joined: addSegments waits for that), so no round below
+    // waits for a join and nothing of the start-up is inside a measured window.
+    await Promise.all(meetings.map((m) => d.sandbox.addSegments(m, 1)));
     // Each subscriber: a user (round robin) and a meeting (round robin).
     const assign = (i: number) => ({
       key: users[i % users.length]?.key ?? "",
@@ -207,7 +238,12 @@ export async function pushScenario(d: PushDeps): Promise<{ rows: Row[]; raw: unk
             : poller(d.retailer.url, key, meeting),
         );
       }
-      await sleep(2000); // snapshots in, first polls done
+      // Snapshots in, first polls done: RSS and reads are then measured over the rounds only, not the set-up.
+      await settled(
+        clients.map((c) => c.ready),
+        30_000,
+        `${mode} clients of "${shape.label}" holding their transcript`,
+      );
       const r = await rounds(d, clients, meetings, n);
       result[mode] = r;
       for (const c of clients) c.close();

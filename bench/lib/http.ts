@@ -44,3 +44,22 @@ export function meetId(prefix: string, n: number): string {
   }
   return `${prefix}-${s.slice(0, 4)}-${s.slice(4)}`;
 }
+
+/**
+ * Adds segments to a sandbox meeting, waiting for room: the sandbox answers 409 (its typed SandboxHttpError, from
+ * the generator's "no room") while the meeting has no stretch yet that the segments could have been spoken in — a
+ * bot joins 1–3 s after it is requested. As test/chaos/support.ts addSpokenSegments does, over HTTP.
+ */
+export async function addSegmentsWhenRoom(
+  attempt: () => Promise<{ status: number; body: unknown }>,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    const r = await attempt();
+    if (r.status >= 200 && r.status < 300) return;
+    if (r.status !== 409 || Date.now() > deadline)
+      throw new Error(`add segments: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 100));
+  }
+}
