@@ -128,7 +128,8 @@ export function edgeNote(r: LoadResult): string | undefined {
     parts.push(
       `ramp-up (before the window): every connection first answered after ${r.ramp.seconds.toFixed(1)} s, with ${r.ramp.timeouts} timeouts and ${r.ramp.errors} connection errors on the way`,
     );
-  if (r.inFlightAtEnd > 0 && !r.connectionRate)
+  // Many connections only: where a closed loop's queue at its end is large enough to be mistaken for failures.
+  if (r.inFlightAtEnd > 0 && !r.connectionRate && r.connections >= 100)
     parts.push(`${r.inFlightAtEnd} requests in flight when the window closed (not failures)`);
   return parts.length ? `${r.title}: ${parts.join("; ")}` : undefined;
 }
