@@ -12,6 +12,12 @@ import { mb, ms, type Row, verdict } from "./lib/report.js";
 
 export interface PushDeps {
   retailer: { url: string; pid: number };
+  /**
+   * Replaces the retailer with a fresh process on the same database (users and meetings kept): each shape is
+   * measured on its own process, since RSS does not shrink after a peak and the previous shape's 1,000 pollers
+   * would otherwise be inside the next shape's peak.
+   */
+  freshRetailer(): Promise<{ url: string; pid: number }>;
   sandbox: {
     addSegments(nativeId: string, count: number): Promise<void>;
     calls(): Promise<Record<string, number>>;
@@ -210,7 +216,8 @@ export async function pushScenario(d: PushDeps): Promise<{ rows: Row[]; raw: unk
   const raw: Record<string, unknown> = {};
   for (const [si, shape] of shapes.entries()) {
     const s = `6: live push, ${shape.label}`;
-    d.log(`scenario 6: ${shape.label}`);
+    if (si > 0) d.retailer = await d.freshRetailer();
+    d.log(`scenario 6: ${shape.label} (retailer pid ${d.retailer.pid})`);
     const users: { id: number; key: string }[] = [];
     for (let i = 0; i < shape.usersPerMeeting; i++)
       users.push(await d.newUser(`push${si}-${i}`, shape.meetings + 1));

@@ -1445,15 +1445,17 @@ async function main(): Promise<void> {
       // from POST /bots), which its fresh sandbox has never heard of; its reconciler then finalizes them all, and
       // each finalization's GET /transcripts lands in the sandbox's counter this scenario divides by its meetings.
       pushDb = await chooseDb(join(work, "push"));
-      const r = await startRetailer("retailer-push", "scenario 6: live push", 1000, {
-        ...ctx,
-        db: pushDb,
-        sandbox: sbPush,
-        extraEnv: { MAX_CONNECTIONS: "10000" },
-      });
+      const pushCtx = { ...ctx, db: pushDb, sandbox: sbPush, extraEnv: { MAX_CONNECTIONS: "10000" } };
+      let r = await startRetailer("retailer-push", "scenario 6: live push", 1000, pushCtx);
       log(`retailer E (live push, pid ${r.child.pid}) at ${r.url}`);
+      let restarts = 0;
       const push = await pushScenario({
         retailer: { url: r.url, pid: r.child.pid },
+        freshRetailer: async () => {
+          await r.stop();
+          r = await startRetailer(`retailer-push-${++restarts}`, "scenario 6: live push", 1000, pushCtx);
+          return { url: r.url, pid: r.child.pid };
+        },
         sandbox: sbPush,
         newUser: (tag, maxBots) => newUser(r, tag, maxBots),
         postBot: (key, nativeId) => postBot(r, key, nativeId),
