@@ -69,6 +69,8 @@ export interface LoadOptions {
   staggerGroups?: number;
   /** Open the window at once instead of after every connection's first answer (warm-ups: nothing is judged). */
   noRamp?: boolean;
+  /** Seconds to wait for every connection's first answer (default RAMP_CAP_S). */
+  rampCapS?: number;
   /**
    * Called when the measured window opens and closes (counters read around it); what each call resolves to is kept
    * in the result's `window`, so a repeated measurement keeps the readings of the attempt that was kept.
@@ -113,7 +115,7 @@ export class Tally {
  */
 export function failureNote(r: LoadResult): string | undefined {
   if (r.ramp?.unansweredAtOpen)
-    return `${r.title}: ${r.ramp.unansweredAtOpen} of ${r.connections} connections had no answer ${RAMP_CAP_S} s after the run started (${r.ramp.timeouts} timeouts, ${r.ramp.errors} connection errors): the server did not serve that many at once, so the window's figures are of the others`;
+    return `${r.title}: ${r.ramp.unansweredAtOpen} of ${r.connections} connections had no answer ${r.ramp.seconds.toFixed(0)} s after the run started (${r.ramp.timeouts} timeouts, ${r.ramp.errors} connection errors): the server did not serve that many at once, so the window's figures are of the others`;
   if (r.non2xx + r.errors + r.timeouts > 0)
     return `${r.title}: ${r.non2xx} non-2xx, ${r.errors} connection errors, ${r.timeouts} timeouts (no answer in 10 s) during the measured ${r.durationS.toFixed(1)} s (${JSON.stringify(r.statusCodes)})`;
   if (r.ok < r.connections)
@@ -148,7 +150,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     url: o.url,
     connections,
     // A windowed run is stopped by us when its window closes; this only bounds it.
-    duration: windowed ? o.durationS + RAMP_CAP_S + 5 : o.durationS,
+    duration: windowed ? o.durationS + (o.rampCapS ?? RAMP_CAP_S) + 5 : o.durationS,
     method: o.method ?? "GET",
     timeout: o.timeoutS ?? 10,
     // autocannon notices the end of a run at its next sample: every 100 ms rather than every second.
@@ -243,7 +245,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     cpu = cpuWindow();
     closeTimer = setTimeout(close, o.durationS * 1000);
   };
-  const rampTimer = setTimeout(open, o.noRamp ? 0 : RAMP_CAP_S * 1000);
+  const rampTimer = setTimeout(open, o.noRamp ? 0 : (o.rampCapS ?? RAMP_CAP_S) * 1000);
   const events = instance as unknown as EventEmitter;
   events.on("response", (c: unknown, status: number, bytes: number, ms: number) => {
     if (phase === "window") tally.response(status, bytes, ms);
