@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { type DestinationStream, type Logger, pino } from "pino";
+import { type DestinationStream, destination as pinoDestination, type Logger, pino } from "pino";
 import type PinoPretty from "pino-pretty";
 import { SECRET_VARIABLES } from "../config.js";
 
@@ -72,8 +72,17 @@ export function createLogger(
     // Log objects only: child bindings (pino skips formatters for them) are Fastify's `reqId`, never a secret.
     formatters: { log: censorSecrets },
   };
-  const out = format === "pretty" ? prettyStream(destination) : destination;
-  return out ? pino(options, out) : pino(options);
+  const out = format === "pretty" ? prettyStream(destination) : (destination ?? stdoutInBatches());
+  return pino(options, out);
+}
+
+/**
+ * stdout, written 4 KB at a time or every 250 ms, whichever comes first: one write per request line cost the
+ * cache-off live read a thread-pool round trip each (~5% of the retailer's CPU in its profile). pino writes what
+ * is buffered when the process exits (also on a crash); only a SIGKILL loses up to 250 ms of lines.
+ */
+function stdoutInBatches(): DestinationStream {
+  return pinoDestination({ dest: 1, minLength: 4096, periodicFlush: 250 });
 }
 
 function prettyStream(destination?: DestinationStream): DestinationStream {
