@@ -146,20 +146,57 @@ export async function queueStart(ctx: LifecycleCtx, tx: Queryable, meetingId: nu
 export async function activate(ctx: LifecycleCtx, meetingId: number, bot: StartedBot): Promise<boolean> {
   const res = await ctx.db.query<{ held: boolean }>(
     "SELECT retailer_activate($1, $2, $3, $4, $5, $6, $7) AS held",
-    [
-      meetingId,
-      bot.botId,
-      now(ctx),
-      bot.wholesalerMeetingId,
-      bot.adopted,
-      bot.clockOffsetMs,
-      ctx.serviceLayerId,
-    ],
+    activateArgs(ctx, meetingId, bot),
     "activate",
   );
   await changed(ctx, { meetings: [meetingId] });
   return res.rows[0]?.held === true;
 }
+
+/** The columns of a user's view of a meeting that POST /bots answers with (services/meeting-views.ts prints them). */
+export interface HoldingView {
+  id: number;
+  user_id: number;
+  platform: string;
+  platform_specific_id: string | null;
+  status: string;
+  bot_container_id: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  data: Record<string, unknown>;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/**
+ * activate() for the leader's request, with that user's view of the meeting read after it in the same round trip
+ * (`retailer_activate_view`, migrations/0006). `view` is undefined when the user holds no record of it any more.
+ */
+export async function activateWithView(
+  ctx: LifecycleCtx,
+  meetingId: number,
+  bot: StartedBot,
+  userId: number,
+): Promise<{ held: boolean; view: HoldingView | undefined }> {
+  const res = await ctx.db.query<{ held: boolean } & { [K in keyof HoldingView]: HoldingView[K] | null }>(
+    "SELECT * FROM retailer_activate_view($1, $2, $3, $4, $5, $6, $7, $8)",
+    [...activateArgs(ctx, meetingId, bot), userId],
+    "activate-view",
+  );
+  await changed(ctx, { meetings: [meetingId] });
+  const row = res.rows[0];
+  return { held: row?.held === true, view: row?.id != null ? (row as HoldingView) : undefined };
+}
+
+const activateArgs = (ctx: LifecycleCtx, meetingId: number, bot: StartedBot) => [
+  meetingId,
+  bot.botId,
+  now(ctx),
+  bot.wholesalerMeetingId,
+  bot.adopted,
+  bot.clockOffsetMs,
+  ctx.serviceLayerId,
+];
 
 /** The wholesaler refused the leader's start: the claim and every holding waiting on it go, using up no quota. */
 export async function abandonClaim(

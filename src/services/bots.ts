@@ -82,14 +82,18 @@ async function lead(
   }
   if (started === "busy") {
     await ctx.db.tx((tx) => lifecycle.queueStart(ctx, tx, meetingId));
-  } else if (!(await lifecycle.activate(ctx, meetingId, started))) {
+    return viewFor(ctx, userId, meetingId);
+  }
+  // The answer's view comes back with the activation (one round trip); stopping upstream changes no row.
+  const { held, view } = await lifecycle.activateWithView(ctx, meetingId, started, userId);
+  if (!held) {
     await stopUpstream(ctx, {
       meetingId,
       platform: input.platform,
       nativeMeetingId: input.native_meeting_id,
     });
   }
-  return viewFor(ctx, userId, meetingId);
+  return view ? meetingView(view) : viewFor(ctx, userId, meetingId);
 }
 
 async function waitForLeader(

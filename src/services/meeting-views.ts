@@ -1,5 +1,6 @@
 import { isoNaive, type Queryable } from "../db/client.js";
 import type { Platform } from "../errors.js";
+import type { HoldingView } from "../meetings/lifecycle.js";
 import type { Ctx } from "./context.js";
 
 /** Vexa's MeetingResponse, as one user sees one (possibly shared) meeting. */
@@ -50,7 +51,8 @@ export const USER_MEETING_SELECT = `
          m.start_time AS meeting_start_time, m.upstream_start_time
     FROM user_meetings um JOIN meetings m ON m.id = um.meeting_id`;
 
-export function meetingView(r: UserMeetingRow): MeetingView {
+/** Any row with the view's columns: a UserMeetingRow, or what the leader's activation returns. */
+export function meetingView(r: HoldingView): MeetingView {
   return {
     id: r.id,
     user_id: r.user_id,

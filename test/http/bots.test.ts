@@ -63,21 +63,22 @@ describe.each(await legs())("bots on %s", (leg) => {
     });
   });
 
-  it("a leader's claim and activation are one statement each (each its own transaction)", async () => {
+  it("a leader's POST /bots is two statements: the claim, then the activation returning the answer's view", async () => {
     const u = await t.newUser();
-    const named = (name: string) => t.deps.db.namedStatements?.().get(name) ?? 0;
-    const before = { claim: named("claim"), queued: named("claim-queued"), activate: named("activate") };
+    const names = ["claim", "claim-queued", "activate", "activate-view"];
+    const counts = () => names.map((name) => t.deps.db.namedStatements?.().get(name) ?? 0);
+    const before = counts();
     const res = await t.call("POST", "/bots", {
       key: u.key,
       body: { platform: "google_meet", native_meeting_id: meetId() },
     });
     expect(res.status, res.raw).toBe(201);
-    expect(res.body.status).toBe("active");
-    expect({
-      claim: named("claim") - before.claim,
-      queued: named("claim-queued") - before.queued,
-      activate: named("activate") - before.activate,
-    }).toEqual({ claim: 1, queued: 0, activate: 1 });
+    expect(counts().map((c, i) => c - (before[i] ?? 0))).toEqual([1, 0, 0, 1]);
+    // The view read with the activation is the one any later read gives.
+    const later = await t.call("GET", `/meetings/${res.body.id}`, { key: u.key });
+    expect(later.status, later.raw).toBe(200);
+    expect(res.body).toMatchObject({ status: "active", bot_container_id: later.body.bot_container_id });
+    expect(res.body).toEqual(later.body);
   });
 
   it("refuses the same user's duplicate with 409 and no upstream call", async () => {
