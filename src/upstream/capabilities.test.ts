@@ -1,10 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createCapabilityCheck } from "./capabilities.js";
 import { UpstreamError } from "./errors.js";
 
 const route = "GET /auth/me";
 
-function check(answers: (() => Promise<{ scopes: string[] }>)[]) {
+function check(answers: (() => Promise<{ scopes: string[] }>)[], retryMs = 5) {
   const logs: { level: string; msg?: string; o: object }[] = [];
   let calls = 0;
   const c = createCapabilityCheck({
@@ -19,7 +19,7 @@ function check(answers: (() => Promise<{ scopes: string[] }>)[]) {
       warn: (o, msg) => logs.push({ level: "warn", o, ...(msg ? { msg } : {}) }),
       error: (o, msg) => logs.push({ level: "error", o, ...(msg ? { msg } : {}) }),
     },
-    retryMs: 5,
+    retryMs,
   });
   return { c, logs, calls: () => calls };
 }
@@ -83,6 +83,29 @@ describe("wholesaler capability check", () => {
     expect(calls()).toBe(2);
     expect(logs[0]?.msg).toContain("will retry");
     expect(c.current().source).toBe("auth_me");
+  });
+
+  it("asks again after 1 s, 2 s, 4 s … up to retryMs, so a lost first answer costs seconds, not retryMs", async () => {
+    vi.useFakeTimers();
+    try {
+      const fail = async (): Promise<{ scopes: string[] }> => {
+        throw new UpstreamError({ kind: "unavailable", route });
+      };
+      const { c, logs, calls } = check([fail, fail, fail, async () => ({ scopes: ["bot", "tx"] })], 3000);
+      c.start();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls()).toBe(1);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls()).toBe(2);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(calls()).toBe(3);
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(calls()).toBe(4);
+      expect(logs.map((l) => (l.o as { retryMs: number }).retryMs)).toEqual([1000, 2000, 3000]);
+      expect(c.current().source).toBe("auth_me");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("close() ends the retries and releases settled()", async () => {

@@ -18,7 +18,7 @@ export interface CapabilityCheck {
   current(): WholesalerCapabilities;
   /** What the operator must fix, e.g. "the wholesaler key cannot read transcripts (scope tx)"; empty when fine. */
   problems(): string[];
-  /** Asks now and, while the wholesaler cannot answer, again every `retryMs`. Never throws. */
+  /** Asks now and, while the wholesaler cannot answer, again after 1 s, 2 s, 4 s, … up to `retryMs`. Never throws. */
   start(): void;
   /** Resolves once an answer is known (or the check is closed). */
   settled(): Promise<void>;
@@ -60,6 +60,8 @@ export function createCapabilityCheck(o: CapabilityCheckOptions): CapabilityChec
   let state = UNKNOWN;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  // A first answer lost to a busy start-up should not leave the key's scopes unknown for a whole retryMs.
+  let nextRetryMs = Math.min(1000, retryMs);
   let resolveSettled: () => void = () => undefined;
   const settledP = new Promise<void>((r) => {
     resolveSettled = r;
@@ -83,10 +85,11 @@ export function createCapabilityCheck(o: CapabilityCheckOptions): CapabilityChec
         return;
       }
       o.log.warn(
-        { err: err instanceof Error ? err.message : String(err), retryMs },
+        { err: err instanceof Error ? err.message : String(err), retryMs: nextRetryMs },
         "could not ask the wholesaler what its key may do; will retry",
       );
-      if (!closed) timer = setTimeout(() => void ask(), retryMs).unref();
+      if (!closed) timer = setTimeout(() => void ask(), nextRetryMs).unref();
+      nextRetryMs = Math.min(nextRetryMs * 2, retryMs);
     }
   };
 
