@@ -87,13 +87,16 @@ describe.skipIf(!hasPg)("two api-gateway processes and a bot-manager process beh
     expect((await call(urls.bm, "GET", "/health", {})).body).toEqual({ status: "ok" });
     const metrics = await fetch(`${urls.bm}/metrics`).then((r) => r.text());
     expect(metrics).toContain('retailer_job_queue_depth{queue="finalize-meeting"}');
-    for (const p of ["gw1", "gw2"] as const) {
-      expect(
-        procs[p].logs.some((l) => l.msg === "retailer ready" && l.role === "api-gateway"),
-        p,
-      ).toBe(true);
-    }
-    expect(procs.bm.logs.some((l) => l.msg === "retailer ready" && l.role === "bot-manager")).toBe(true);
+    // Log lines reach stdout in batches (every 4 KB or 250 ms): wait for the line rather than expect it at once.
+    const said = (p: keyof typeof procs, role: string) =>
+      waitFor(
+        () => procs[p].logs.some((l) => l.msg === "retailer ready" && l.role === role),
+        10_000,
+        `${p} ready as ${role}`,
+      );
+    await said("gw1", "api-gateway");
+    await said("gw2", "api-gateway");
+    await said("bm", "bot-manager");
   });
 
   it("a bot requested through one gateway is stoppable through the other, and its finalization runs once", async () => {

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pgliteDataDirCopy } from "../helpers/pglite-template.js";
 import { freePort, spawnRetailer } from "../helpers/process.js";
+import { waitFor } from "../helpers/wait.js";
 
 const ADMIN = "startup-admin-token-0123456789abcdef";
 const base = { LOG_LEVEL: "info", DATA_DIR: "memory://", ADMIN_API_TOKEN: ADMIN, REDIS_URL: "" };
@@ -95,7 +96,12 @@ describe("start-up refuses unsafe configuration", { timeout: 180_000 }, () => {
     });
     try {
       await p.waitReady(`http://127.0.0.1:${port}/health`, 150_000);
-      const notice = p.logs.find((l) => String(l.msg).startsWith("SANDBOX MODE"));
+      // Lines reach stdout in batches (4 KB or 250 ms): wait for it rather than expect it with /health's answer.
+      const notice = await waitFor(
+        () => p.logs.find((l) => String(l.msg).startsWith("SANDBOX MODE")),
+        10_000,
+        "the SANDBOX MODE notice",
+      );
       expect(notice, JSON.stringify(p.logs)).toMatchObject({ level: 40, explicit: false });
     } finally {
       await p.stop();
