@@ -286,7 +286,10 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       log: logger,
       serviceLayerId: config.wholesaler.serviceLayerId,
       takesBotOptions,
-      reconcileAfterStopSeconds: config.reconcileAfterStopSeconds,
+      // The early run shares the reconciler's one-queued-job key: where the regular interval is as short, it would
+      // only hold the regular runs back.
+      reconcileAfterStopSeconds:
+        config.reconcileAfterStopSeconds < config.reconcileIntervalSeconds ? config.reconcileAfterStopSeconds : 0,
       onHoldingsChanged,
     },
     eventsCtx: { db, clock, queue, secrets },
