@@ -289,7 +289,9 @@ export async function createDeps(config: Config, opts: DepsOptions = {}): Promis
       // The early run shares the reconciler's one-queued-job key: where the regular interval is as short, it would
       // only hold the regular runs back.
       reconcileAfterStopSeconds:
-        config.reconcileAfterStopSeconds < config.reconcileIntervalSeconds ? config.reconcileAfterStopSeconds : 0,
+        config.reconcileAfterStopSeconds < config.reconcileIntervalSeconds
+          ? config.reconcileAfterStopSeconds
+          : 0,
       onHoldingsChanged,
     },
     eventsCtx: { db, clock, queue, secrets },
