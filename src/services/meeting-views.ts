@@ -20,18 +20,7 @@ export interface MeetingView {
 }
 
 /** A user_meetings row joined with its meeting: everything the per-user view and the bot logic need. */
-export interface UserMeetingRow {
-  id: number;
-  user_id: number;
-  platform: string;
-  platform_specific_id: string | null;
-  status: string;
-  bot_container_id: string | null;
-  start_time: string | null;
-  end_time: string | null;
-  data: Record<string, unknown>;
-  created_at: string | null;
-  updated_at: string | null;
+export interface UserMeetingRow extends HoldingView {
   attached_at: string;
   detached_at: string | null;
   /** This holding's transcript window, on the wholesaler's timeline (null: unbounded). */
