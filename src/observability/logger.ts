@@ -77,12 +77,14 @@ export function createLogger(
 }
 
 /**
- * stdout, written 4 KB at a time or every 250 ms, whichever comes first: one write per request line cost the
- * cache-off live read a thread-pool round trip each (~5% of the retailer's CPU in its profile). pino writes what
- * is buffered when the process exits (also on a crash); only a SIGKILL loses up to 250 ms of lines.
+ * stdout (or `fd`), written 4 KB at a time or every 250 ms, whichever comes first: one write per request line
+ * cost the cache-off live read a thread-pool round trip each (~5% of the retailer's CPU in its profile). Each
+ * batch is written synchronously, as Node writes stdout to pipes and files: with asynchronous writes, lines
+ * arriving faster than one write at a time completed piled up in memory (13 MB of unwritten log text in a heap
+ * snapshot of 500 closed-loop readers). Only a SIGKILL loses lines: up to 4 KB or 250 ms of them.
  */
-function stdoutInBatches(): DestinationStream {
-  return pinoDestination({ dest: 1, minLength: 4096, periodicFlush: 250 });
+export function stdoutInBatches(fd = 1): DestinationStream {
+  return pinoDestination({ dest: fd, minLength: 4096, periodicFlush: 250, sync: true });
 }
 
 function prettyStream(destination?: DestinationStream): DestinationStream {

@@ -4,6 +4,7 @@ import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { type BreakerState, CircuitBreaker, classifyOutcome, type StateListener } from "./breaker.js";
 import { type ClockOffset, ClockOffsetEstimator } from "./clock-offset.js";
+import { readBody } from "./read-body.js";
 import {
   errorFromNetwork,
   errorFromResponse,
@@ -254,8 +255,8 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       const date = res.headers.date;
       offset.observeDate(Array.isArray(date) ? date[0] : date, sentMs, receivedMs);
       // Bytes, not text: an unchanged body (the usual live poll) is then compared, never decoded (a 60 KB
-      // transcript decoded per poll was most of the retailer's young-generation garbage).
-      raw = Buffer.from(await res.body.arrayBuffer());
+      // transcript decoded per poll was most of the retailer's young-generation garbage), nor copied.
+      raw = await readBody(res.body, spec.known?.raw);
     } catch (cause) {
       const durationMs = performance.now() - started;
       emit({
@@ -309,9 +310,9 @@ export function createWholesalerClient(opts: WholesalerClientOptions): Wholesale
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
       return { value: undefined as T, raw, sentMs, receivedMs };
     }
-    if (spec.known?.raw.equals(raw)) {
+    if (spec.known && (raw === spec.known.raw || spec.known.raw.equals(raw))) {
       emit({ route: spec.route, method: spec.method, outcome: "ok", status, durationMs });
-      // The known bytes, not the new copy: callers recognise an unchanged body by identity, and the copy goes.
+      // The known bytes: callers recognise an unchanged body by identity.
       return { value: spec.known.value, raw: spec.known.raw, sentMs, receivedMs };
     }
     let parsed: unknown;

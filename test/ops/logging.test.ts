@@ -1,7 +1,10 @@
+import { fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../../src/http/app.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { createLogger, stdoutInBatches } from "../../src/observability/logger.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 function memoryLogger() {
@@ -105,5 +108,29 @@ describe("LOG_FORMAT=pretty", () => {
     expect(text).not.toContain("secret-key-123");
     expect(text).toContain("<redacted>");
     expect(() => JSON.parse(text.split("\n")[0] ?? "")).toThrow();
+  });
+});
+
+describe("the JSON log destination", () => {
+  it("holds at most one 4 KB batch: lines logged faster than writes complete are not piled up in memory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "retailer-log-"));
+    const fd = openSync(join(dir, "out.log"), "w");
+    const dest = stdoutInBatches(fd);
+    const logger = createLogger("info", dest);
+    const line = { route: "/transcripts/google_meet/abc-defg-hij", status: 200, pad: "x".repeat(300) };
+    // A burst that never yields to the event loop, as a saturated server logs: asynchronous writes would leave
+    // all but the first batch in memory until the loop turned.
+    for (let i = 0; i < 2000; i++) logger.info(line, "request");
+    const written = fstatSync(fd).size;
+    const logged = 2000 * (JSON.stringify(line).length + 100);
+    expect(written).toBeGreaterThan(logged * 0.9 - 8192);
+    const sonic = dest as unknown as { flushSync(): void; destroy(): void };
+    sonic.flushSync();
+    // Closes the file (and stops the periodic flush).
+    sonic.destroy();
+    const lines = readFileSync(join(dir, "out.log"), "utf8").trim().split("\n");
+    expect(lines).toHaveLength(2000);
+    expect(JSON.parse(lines[1999] ?? "")).toMatchObject({ msg: "request", status: 200 });
+    rmSync(dir, { recursive: true });
   });
 });
