@@ -84,7 +84,19 @@ export function createLogger(
  * snapshot of 500 closed-loop readers). Only a SIGKILL loses lines: up to 4 KB or 250 ms of them.
  */
 export function stdoutInBatches(fd = 1): DestinationStream {
-  return pinoDestination({ dest: fd, minLength: 4096, periodicFlush: 250, sync: true });
+  const dest = pinoDestination({ dest: fd, minLength: 4096, periodicFlush: 250, sync: true });
+  // pino writes out what is buffered at exit only for asynchronous destinations: without this, a batch's last
+  // lines ("shut down cleanly", a crash's error) would go with the process.
+  const flush = () => {
+    try {
+      dest.flushSync();
+    } catch {
+      // Closed already: nothing buffered.
+    }
+  };
+  process.once("exit", flush);
+  dest.once("close", () => process.off("exit", flush));
+  return dest;
 }
 
 function prettyStream(destination?: DestinationStream): DestinationStream {
