@@ -31,4 +31,4 @@ EXPOSE 8056 8057 8058
 # /health on the port of this container's role (see src/healthcheck.ts).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/healthcheck.js"]
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=1", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=1", "--heap-growing-percent=25", "dist/main.js"]
