@@ -886,18 +886,18 @@ async function main(): Promise<void> {
         // --quick measures the wholesaler's closed-loop capacity at the smaller count at once: the sandbox has
         // never served all 500 at once (every full run falls back below), and waiting out that ramp-up took the
         // quick run past two minutes.
-        const directConnections = QUICK && kind === "closed" ? DIRECT_CAPACITY_CONNECTIONS : READERS;
-        if (directConnections !== READERS)
+        const fewer = QUICK && kind === "closed";
+        if (fewer)
           notes.push(
-            `direct ${label}: measured at ${directConnections} connections (--quick; a full run tries ${READERS} first)`,
+            `direct ${label}: measured at ${DIRECT_CAPACITY_CONNECTIONS} connections (--quick; a full run tries ${READERS} first)`,
           );
         let d = await measure(
           {
-            title: `direct ${label}${directConnections !== READERS ? `, ${directConnections} connections` : ""}`,
+            title: `direct ${label}${fewer ? `, ${DIRECT_CAPACITY_CONNECTIONS} connections` : ""}`,
             url: directLiveUrl,
             setupRequest: sameKey,
             ...common,
-            connections: directConnections,
+            connections: fewer ? DIRECT_CAPACITY_CONNECTIONS : READERS,
           },
           P.readersWarmS,
         );

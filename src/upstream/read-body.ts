@@ -2,9 +2,8 @@ import type { Readable } from "node:stream";
 
 /**
  * A response body, whole. With `known` (an earlier body), chunks are compared with it as they arrive and an
- * identical body answers `known` itself: nothing is concatenated. An unchanged 60 KB live transcript (the usual
- * cache-off poll) then allocates no second 60 KB copy; that external memory was what set V8's mark-compacts going
- * every ~100 ms under cache-off reads.
+ * identical body answers `known` itself: nothing is concatenated, and the caller knows the bytes are unchanged by
+ * identity alone. An unchanged 60 KB live transcript (the usual cache-off poll) then allocates no second copy.
  */
 export function readBody(body: Readable, known?: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
