@@ -44,16 +44,21 @@ export function windowed(segments: Segment[], w: Window, anchor: Anchor): Segmen
   );
 }
 
+/** Response bytes: one buffer, or for a large transcript its parts (the reader's own head, the shared rest). */
+export type TranscriptBody = Buffer | readonly Buffer[];
+
 /** The TranscriptionResponse bytes: `head`'s keys in Vexa's order, then the (shared) segments. */
-export function transcriptBytes(head: Record<string, unknown>, segments: Segment[]): Buffer {
+export function transcriptBytes(head: Record<string, unknown>, segments: Segment[]): TranscriptBody {
   const headJson = JSON.stringify(head);
   const m = memoOf(segments);
-  // Encoded once: a response is then a copy of these bytes, never a new UTF-8 encoding of the whole transcript.
+  // Encoded once: a response is then these bytes behind a head, never a new UTF-8 encoding of the transcript.
   m.json ??= Buffer.from(JSON.stringify(segments));
   const json = m.json;
-  const build = () => Buffer.concat([Buffer.from(`${headJson.slice(0, -1)},"segments":`), json, CLOSE]);
-  // A large transcript keeps one serialisation, not one copy per distinct head (up to PER_TRANSCRIPT of them).
-  return json.length > MAX_MEMO_BYTES ? build() : kept(m.heads, headJson, build);
+  const open = () => Buffer.from(`${headJson.slice(0, -1)},"segments":`);
+  // A large transcript keeps one serialisation, not one copy per distinct head (up to PER_TRANSCRIPT of them),
+  // and is sent behind each reader's head as it is: no per-request copy either.
+  if (json.length > MAX_MEMO_BYTES) return [open(), json, CLOSE];
+  return kept(m.heads, headJson, () => Buffer.concat([open(), json, CLOSE]));
 }
 
 const CLOSE = Buffer.from("}");

@@ -15,7 +15,7 @@ import {
   type UserMeetingRow,
   userMeetingById,
 } from "./meeting-views.js";
-import { transcriptBytes, windowed } from "./transcript-body.js";
+import { type TranscriptBody, transcriptBytes, windowed } from "./transcript-body.js";
 
 export interface TranscriptsCtx extends Ctx {
   client: Pick<WholesalerClient, "getTranscriptRaw">;
@@ -64,7 +64,7 @@ export async function getTranscriptBytes(
   userId: number,
   platform: Platform,
   nativeId: string,
-): Promise<{ body: Buffer; stale: boolean }> {
+): Promise<{ body: TranscriptBody; stale: boolean }> {
   const { head, segments, stale } = await resolve(ctx, userId, platform, nativeId);
   return { body: transcriptBytes(head, segments), stale };
 }
@@ -74,7 +74,7 @@ export async function getTranscriptBytesById(
   ctx: TranscriptsCtx,
   userId: number,
   meetingId: number,
-): Promise<{ body: Buffer; stale: boolean }> {
+): Promise<{ body: TranscriptBody; stale: boolean }> {
   const m = await userMeetingById(ctx, userId, meetingId);
   if (!m) throw notFound(`Meeting ${meetingId} not found`);
   const { head, segments, stale } = await resolveRow(ctx, m);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { SEGMENT_KEYS } from "../helpers/vexa-shapes.js";
-import { startTestApp, type TestApp, VEXA_FLAVORS } from "../helpers/app.js";
+import { startBot, startTestApp, type TestApp, VEXA_FLAVORS } from "../helpers/app.js";
 import { legs } from "../helpers/db.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -34,6 +34,26 @@ describe.each(await legs())("transcripts and completion on %s", (leg) => {
       t = await startTestApp(leg, {}, { clock, vexa, listen: true, sandbox: { stopDelayMs: 1000 } });
     });
     afterAll(async () => t.close());
+
+    it("sends a transcript over 256 KB whole over HTTP, its shared segment bytes behind the reader's head", async () => {
+      const u = await t.newUser();
+      const native = "big-tran-scr";
+      await startBot(t, u.key, native);
+      clock.advance(120 * MIN);
+      t.sandbox.addSegments("google_meet", native, 1000);
+      const res = await fetch(`${t.gatewayUrl}/transcripts/google_meet/${native}`, {
+        headers: { "x-api-key": u.key },
+      });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(res.status).toBe(200);
+      expect(bytes.length).toBeGreaterThan(256 * 1024);
+      expect(Number(res.headers.get("content-length"))).toBe(bytes.length);
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      const body = JSON.parse(bytes.toString());
+      expect(Object.keys(body)).toEqual(TRANSCRIPT_KEYS);
+      expect(body).toMatchObject({ native_meeting_id: native, status: "active" });
+      expect(body.segments.length).toBeGreaterThanOrEqual(1000);
+    });
 
     it("serves a live meeting from the wholesaler and the finished one from the store, with identical segments", async () => {
       const u = await t.newUser();

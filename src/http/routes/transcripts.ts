@@ -1,10 +1,12 @@
 import type { Platform } from "../../errors.js";
+import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import {
   getTranscriptBytes,
   getTranscriptBytesById,
   type TranscriptView,
 } from "../../services/transcripts.js";
+import type { TranscriptBody } from "../../services/transcript-body.js";
 import type { App } from "../app.js";
 import { principal, requireUser } from "../auth.js";
 import type { AppDeps } from "../deps.js";
@@ -62,9 +64,17 @@ export function registerTranscriptRoutes(app: App, deps: AppDeps): void {
   );
 }
 
-function sendTranscript(reply: FastifyReply, { body, stale }: { body: Buffer; stale: boolean }) {
+function sendTranscript(reply: FastifyReply, { body, stale }: { body: TranscriptBody; stale: boolean }) {
   if (stale) reply.header(STALE_HEADER, "true").header("warning", '110 - "Response is Stale"');
   reply.type("application/json; charset=utf-8");
+  if (Array.isArray(body)) {
+    // A large transcript's parts, written one after the other: the shared segment bytes are never copied.
+    reply.header(
+      "content-length",
+      body.reduce((n, b) => n + b.length, 0),
+    );
+    return reply.send(Readable.from(body));
+  }
   // Shared bytes, sent as they are (Fastify never re-serialises a Buffer); the schema still documents (and
   // tests check) their shape.
   return reply.send(body as unknown as TranscriptView);
